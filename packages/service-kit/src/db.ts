@@ -1,0 +1,216 @@
+import { mkdirSync } from 'node:fs';
+import {
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type QueryResult,
+  type CompiledQuery,
+  type Dialect,
+} from 'kysely';
+import { type Migration, Migrator } from 'kysely/migration';
+import pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
+
+/**
+ * One storage layer, two engines: PostgreSQL through `pg` when a URL is configured, PGlite (the same
+ * Postgres, compiled to WASM, file-backed) otherwise. Same SQL, same migrations.
+ */
+export type DatabaseTarget =
+  | { kind: 'postgres'; url: string; poolSize?: number }
+  | { kind: 'pglite'; dataDir: string | null };
+
+export interface Database<DB> {
+  db: Kysely<DB>;
+  target: DatabaseTarget;
+  close(): Promise<void>;
+  /** Cheap liveness probe for /ready. */
+  ping(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+// int8 holds counters and sequence numbers that stay far below 2^53; numbers are what the code wants.
+pg.types.setTypeParser(INT8_OID, (value) => Number(value));
+
+export async function openDatabase<DB>(target: DatabaseTarget): Promise<Database<DB>> {
+  if (target.kind === 'postgres') {
+    const pool = new pg.Pool({
+      connectionString: target.url,
+      max: target.poolSize ?? 10,
+      connectionTimeoutMillis: 3_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client that loses its server (a Postgres restart) emits 'error'; the pool drops it and
+    // the next query opens a new one. Without a listener Node would crash the process instead.
+    pool.on('error', () => {});
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      target,
+      close: () => db.destroy(),
+      ping: async () => {
+        await pool.query('select 1');
+      },
+    };
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
+  const client = await PGlite.create(target.dataDir ?? undefined, {
+    parsers: { [INT8_OID]: (value: string) => Number(value) },
+  });
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+  return {
+    db,
+    target,
+    close: () => db.destroy(),
+    ping: async () => {
+      await client.query('select 1');
+    },
+  };
+}
+
+export async function migrateToLatest<DB>(
+  db: Kysely<DB>,
+  migrations: Record<string, Migration>,
+): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Errors that mean "the database is not reachable right now", as opposed to a bad query. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+    // 08xxx connection exceptions, 57P01..57P03 admin shutdown / crash shutdown / cannot connect now
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+  }
+  if (typeof message === 'string') {
+    return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (shutting down|starting up)/i.test(
+      message,
+    );
+  }
+  return false;
+}
+
+/**
+ * Kysely dialect over a single PGlite instance. PGlite has exactly one connection, so the driver hands
+ * it out to one Kysely "connection" at a time: a transaction owns it until commit or rollback, and
+ * concurrent queries queue behind it instead of interleaving with someone else's transaction.
+ */
+export class PGliteDialect implements Dialect {
+  readonly #client: PGlite;
+  constructor(client: PGlite) {
+    this.#client = client;
+  }
+  createAdapter() {
+    return new PostgresAdapter();
+  }
+  createDriver(): Driver {
+    return new PGliteDriver(this.#client);
+  }
+  createIntrospector(db: Kysely<unknown>) {
+    return new PostgresIntrospector(db);
+  }
+  createQueryCompiler() {
+    return new PostgresQueryCompiler();
+  }
+}
+
+class PGliteDriver implements Driver {
+  readonly #client: PGlite;
+  readonly #connection: PGliteConnection;
+  #queue: Promise<void> = Promise.resolve();
+  #release: (() => void) | null = null;
+
+  constructor(client: PGlite) {
+    this.#client = client;
+    this.#connection = new PGliteConnection(client);
+  }
+  async init(): Promise<void> {
+    await this.#client.waitReady;
+  }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const previous = this.#queue;
+    let release!: () => void;
+    this.#queue = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    this.#release = release;
+    return this.#connection;
+  }
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery({ sql: 'begin', parameters: [] } as unknown as CompiledQuery);
+  }
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery({ sql: 'commit', parameters: [] } as unknown as CompiledQuery);
+  }
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery({ sql: 'rollback', parameters: [] } as unknown as CompiledQuery);
+  }
+  async releaseConnection(): Promise<void> {
+    const release = this.#release;
+    this.#release = null;
+    release?.();
+  }
+  async destroy(): Promise<void> {
+    await this.#queue;
+    if (!this.#client.closed) await this.#client.close();
+  }
+}
+
+class PGliteConnection implements DatabaseConnection {
+  readonly #client: PGlite;
+  constructor(client: PGlite) {
+    this.#client = client;
+  }
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await this.#client.query<R>(compiledQuery.sql, [...compiledQuery.parameters]);
+    return {
+      rows: result.rows,
+      ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}),
+    };
+  }
+  // biome-ignore lint/correctness/useYield: PGlite has no server-side cursors; streaming is not offered.
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming queries are not supported on PGlite');
+  }
+}
+
+/**
+ * Creates a throw-away database for one test file: a fresh database on the server named by
+ * TEST_DATABASE_URL when it is set, an in-memory PGlite otherwise.
+ */
+export async function createTestDatabaseTarget(
+  prefix: string,
+): Promise<{ target: DatabaseTarget; drop: () => Promise<void> }> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) return { target: { kind: 'pglite', dataDir: null }, drop: async () => {} };
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase();
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    target: { kind: 'postgres', url: url.toString() },
+    drop: async () => {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`drop database if exists "${name}" with (force)`);
+      await client.end();
+    },
+  };
+}
