@@ -102,6 +102,9 @@ export class RedisBus implements EventBus {
   }
 }
 
-export function createBus(redisUrl: string | undefined, options: { prefix?: string; onError?: (e: Error) => void } = {}): EventBus {
+export function createBus(
+  redisUrl: string | undefined,
+  options: { prefix?: string; onError?: (e: Error) => void } = {},
+): EventBus {
   return redisUrl ? new RedisBus(redisUrl, options) : new MemoryBus();
 }

@@ -34,7 +34,11 @@ describe(`database (${process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite'})`, 
 
   it('runs migrations once and reads int8 as numbers', async () => {
     await database.db.insertInto('counters').values({ id: 'a', value: 1 }).execute();
-    const row = await database.db.selectFrom('counters').selectAll().where('id', '=', 'a').executeTakeFirstOrThrow();
+    const row = await database.db
+      .selectFrom('counters')
+      .selectAll()
+      .where('id', '=', 'a')
+      .executeTakeFirstOrThrow();
     expect(row.value).toBe(1);
   });
 
@@ -50,11 +54,19 @@ describe(`database (${process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite'})`, 
             .forUpdate()
             .executeTakeFirstOrThrow();
           await sql`select pg_sleep(0.001)`.execute(trx);
-          await trx.updateTable('counters').set({ value: value + 1 }).where('id', '=', 'b').execute();
+          await trx
+            .updateTable('counters')
+            .set({ value: value + 1 })
+            .where('id', '=', 'b')
+            .execute();
         }),
       ),
     );
-    const row = await database.db.selectFrom('counters').select('value').where('id', '=', 'b').executeTakeFirstOrThrow();
+    const row = await database.db
+      .selectFrom('counters')
+      .select('value')
+      .where('id', '=', 'b')
+      .executeTakeFirstOrThrow();
     expect(row.value).toBe(20);
   });
 

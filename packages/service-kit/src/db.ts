@@ -1,6 +1,9 @@
 import { mkdirSync } from 'node:fs';
+import type { PGlite } from '@electric-sql/pglite';
 import {
+  type CompiledQuery,
   type DatabaseConnection,
+  type Dialect,
   type Driver,
   Kysely,
   PostgresAdapter,
@@ -8,12 +11,9 @@ import {
   PostgresIntrospector,
   PostgresQueryCompiler,
   type QueryResult,
-  type CompiledQuery,
-  type Dialect,
 } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
 import pg from 'pg';
-import type { PGlite } from '@electric-sql/pglite';
 
 /**
  * One storage layer, two engines: PostgreSQL through `pg` when a URL is configured, PGlite (the same
@@ -91,7 +91,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
-    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code))
+      return true;
     // 08xxx connection exceptions, 57P01..57P03 admin shutdown / crash shutdown / cannot connect now
     if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
   }

@@ -1,6 +1,7 @@
 export * from './bus.ts';
 export * from './config.ts';
 export * from './db.ts';
+export * from './events.ts';
 export * from './http.ts';
 export * from './ids.ts';
 export * from './logger.ts';

@@ -30,7 +30,11 @@ export class MemoryRateLimiter implements RateLimiter {
     }
     window.count += 1;
     const retryAfterSeconds = Math.max(1, Math.ceil((window.resetAt - now) / 1000));
-    return { allowed: window.count <= limit, remaining: Math.max(0, limit - window.count), retryAfterSeconds };
+    return {
+      allowed: window.count <= limit,
+      remaining: Math.max(0, limit - window.count),
+      retryAfterSeconds,
+    };
   }
 
   #sweep(now: number): void {
@@ -56,17 +60,23 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #fallback = new MemoryRateLimiter();
 
   constructor(url: string, prefix = 'rl:') {
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'rate-limit' });
+    this.#redis = new Redis(url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      connectionName: 'rate-limit',
+    });
     this.#redis.on('error', () => {});
     this.#prefix = prefix;
   }
 
   async hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitDecision> {
     try {
-      const [count, ttl] = (await this.#redis.eval(HIT_SCRIPT, 1, this.#prefix + key, windowSeconds * 1000)) as [
-        number,
-        number,
-      ];
+      const [count, ttl] = (await this.#redis.eval(
+        HIT_SCRIPT,
+        1,
+        this.#prefix + key,
+        windowSeconds * 1000,
+      )) as [number, number];
       return {
         allowed: count <= limit,
         remaining: Math.max(0, limit - count),

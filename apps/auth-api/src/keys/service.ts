@@ -1,0 +1,206 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
+import { uuidv7 } from '@groupchat/service-kit';
+import type { Logger } from 'pino';
+import type { SigningKeyRepository, StoredKey } from './repository.ts';
+
+export const SIGNING_ALG = 'ES256';
+
+export interface PublicJwk {
+  kty: string;
+  crv: string;
+  x: string;
+  y: string;
+  kid: string;
+  alg: string;
+  use: 'sig';
+}
+
+interface LoadedKey {
+  kid: string;
+  activatesAt: number;
+  expiresAt: number | null;
+  publicJwk: PublicJwk;
+  privateKey: KeyObject;
+}
+
+export interface KeyServiceOptions {
+  repository: SigningKeyRepository;
+  logger: Logger;
+  /** Longest lifetime of any token we sign: how long a superseded key must stay published. */
+  maxTokenTtlSeconds: number;
+  publishAheadSeconds: number;
+  rotateEverySeconds: number;
+  encryptionSecret: string | undefined;
+  now?: () => number;
+}
+
+/**
+ * Signing keys live in the database so that every instance signs with the same key and publishes the
+ * same JWKS. Rotation without downtime: a new key is published at once but only signs from
+ * `activatesAt` (publishAheadSeconds later), so resource servers that cache JWKS learn it before they
+ * meet a token signed by it; the keys it replaces stay published until their last token has expired.
+ */
+export class KeyService {
+  readonly #options: KeyServiceOptions;
+  readonly #now: () => number;
+  #keys: LoadedKey[] = [];
+  #refreshTimer: NodeJS.Timeout | null = null;
+  #loadedAt = 0;
+
+  constructor(options: KeyServiceOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Loads the keys, creating the first one when the database has none that can sign. */
+  async start(refreshEveryMs = 30_000): Promise<void> {
+    await this.refresh();
+    if (!this.#signingKeyOrNull()) {
+      await this.rotate({ immediate: true });
+    }
+    this.#refreshTimer = setInterval(() => {
+      this.#maintain().catch((error) =>
+        this.#options.logger.warn(
+          { err: error, event: 'signing_keys_refresh_failed' },
+          'signing key refresh failed',
+        ),
+      );
+    }, refreshEveryMs);
+    this.#refreshTimer.unref();
+  }
+
+  stop(): void {
+    if (this.#refreshTimer) clearInterval(this.#refreshTimer);
+    this.#refreshTimer = null;
+  }
+
+  async refresh(): Promise<void> {
+    const stored = await this.#options.repository.listPublished(new Date(this.#now()));
+    this.#keys = stored.map((key) => this.#load(key));
+    this.#loadedAt = this.#now();
+  }
+
+  async #maintain(): Promise<void> {
+    await this.refresh();
+    const { rotateEverySeconds } = this.#options;
+    if (rotateEverySeconds > 0) {
+      const newest = this.#keys.at(-1);
+      if (newest && this.#now() - newest.activatesAt >= rotateEverySeconds * 1000) {
+        await this.rotate({ immediate: false });
+      }
+    }
+    await this.#options.repository.deleteExpired(new Date(this.#now()));
+  }
+
+  /**
+   * Creates a new key. `immediate` makes it sign at once (first start, or an emergency after a leak);
+   * otherwise it signs after the publish-ahead delay.
+   */
+  async rotate({ immediate }: { immediate: boolean }): Promise<{ kid: string; activatesAt: Date }> {
+    const now = this.#now();
+    const activatesAt = new Date(immediate ? now : now + this.#options.publishAheadSeconds * 1000);
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const kid = uuidv7();
+    const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: SIGNING_ALG, use: 'sig' };
+    const privateJwk = JSON.stringify(privateKey.export({ format: 'jwk' }));
+    // Superseded keys keep signing until the new one activates, and stay published for one more
+    // token lifetime (plus a minute of clock skew) so every token they signed still verifies.
+    const othersExpireAt = new Date(activatesAt.getTime() + (this.#options.maxTokenTtlSeconds + 60) * 1000);
+    await this.#options.repository.insertAndSupersede(
+      {
+        kid,
+        alg: SIGNING_ALG,
+        publicJwk,
+        privateJwk: this.#seal(privateJwk),
+        activatesAt,
+        retiredAt: null,
+        expiresAt: null,
+      },
+      activatesAt,
+      othersExpireAt,
+    );
+    this.#options.logger.info(
+      { event: 'signing_key_rotated', kid, activates_at: activatesAt.toISOString() },
+      'signing key created',
+    );
+    await this.refresh();
+    return { kid, activatesAt };
+  }
+
+  /** The key that signs now: the newest one whose activation time has come. */
+  signingKey(): { kid: string; privateKey: KeyObject } {
+    const key = this.#signingKeyOrNull();
+    if (!key) throw new Error('no active signing key');
+    return key;
+  }
+
+  #signingKeyOrNull(): LoadedKey | null {
+    const now = this.#now();
+    let current: LoadedKey | null = null;
+    for (const key of this.#keys) if (key.activatesAt <= now) current = key;
+    return current;
+  }
+
+  /** Published keys (RFC 7517), including the next one before it signs. */
+  jwks(): { keys: PublicJwk[] } {
+    const now = this.#now();
+    return {
+      keys: this.#keys
+        .filter((key) => key.expiresAt === null || key.expiresAt > now)
+        .map((key) => key.publicJwk),
+    };
+  }
+
+  publicKeyFor(kid: string): PublicJwk | undefined {
+    return this.jwks().keys.find((key) => key.kid === kid);
+  }
+
+  /** For a verifier that met an unknown kid: another instance may have rotated since our last load. */
+  async refreshIfStale(minAgeMs = 1_000): Promise<void> {
+    if (this.#now() - this.#loadedAt >= minAgeMs) await this.refresh();
+  }
+
+  #load(key: StoredKey): LoadedKey {
+    return {
+      kid: key.kid,
+      activatesAt: key.activatesAt.getTime(),
+      expiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
+      publicJwk: key.publicJwk as unknown as PublicJwk,
+      privateKey: createPrivateKey({ key: JSON.parse(this.#open(key.privateJwk)), format: 'jwk' }),
+    };
+  }
+
+  #encryptionKey(): Buffer | null {
+    const secret = this.#options.encryptionSecret;
+    return secret ? createHash('sha256').update(secret).digest() : null;
+  }
+
+  #seal(plaintext: string): string {
+    const key = this.#encryptionKey();
+    if (!key) return `plain:${plaintext}`;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return `aesgcm:${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${body.toString('base64url')}`;
+  }
+
+  #open(sealed: string): string {
+    if (sealed.startsWith('plain:')) return sealed.slice('plain:'.length);
+    const key = this.#encryptionKey();
+    if (!key) throw new Error('signing keys are encrypted: set SIGNING_KEY_ENCRYPTION_SECRET');
+    const [iv, tag, body] = sealed.slice('aesgcm:'.length).split('.');
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv ?? '', 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(body ?? '', 'base64url')), decipher.final()]).toString(
+      'utf8',
+    );
+  }
+}

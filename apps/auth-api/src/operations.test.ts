@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestAuthApi, type TestAuthApi } from './testing.ts';
+
+describe('auth-api operations', () => {
+  let api: TestAuthApi;
+  beforeAll(async () => {
+    api = await startTestAuthApi();
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('answers /health and echoes a request id', async () => {
+    const response = await fetch(`${api.url}/health`, { headers: { 'x-request-id': 'abc-123' } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+    expect(response.headers.get('x-request-id')).toBe('abc-123');
+  });
+
+  it('generates a request id when none or a malformed one is sent', async () => {
+    const response = await fetch(`${api.url}/health`, { headers: { 'x-request-id': 'bad id with spaces' } });
+    const id = response.headers.get('x-request-id');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('is ready when the database and a signing key are usable', async () => {
+    const response = await fetch(`${api.url}/ready`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      status: 'ready',
+      checks: { database: 'ok', signing_key: 'ok' },
+    });
+  });
+
+  it('serves OpenAPI generated from the route schemas', async () => {
+    const response = await fetch(`${api.url}/docs/json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(document.openapi).toMatch(/^3\./);
+    expect(document.paths['/health']).toBeDefined();
+  });
+
+  it('answers unknown routes with problem+json', async () => {
+    const response = await fetch(`${api.url}/nope`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(await response.json()).toMatchObject({ status: 404, title: 'Not Found', code: 'route_not_found' });
+  });
+
+  it('exposes Prometheus metrics', async () => {
+    const response = await fetch(`${api.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('http_request_duration_seconds');
+  });
+});

@@ -1,0 +1,31 @@
+import type { UserRole } from '../db/schema.ts';
+
+/** Who is calling: a user (by session cookie or user access token) or a service (client-credentials token). */
+export type Principal = UserPrincipal | ServicePrincipal;
+
+export interface UserPrincipal {
+  type: 'user';
+  userId: string;
+  orgId: string;
+  role: UserRole;
+  email: string;
+  displayName: string;
+  sessionId: string;
+  via: 'session' | 'bearer';
+}
+
+export interface ServicePrincipal {
+  type: 'service';
+  clientId: string;
+  scopes: ReadonlySet<string>;
+}
+
+export function isPlatformAdmin(principal: Principal): boolean {
+  return principal.type === 'user'
+    ? principal.role === 'platform_admin'
+    : principal.scopes.has('admin:clients');
+}
+
+export function isOrgAdmin(principal: UserPrincipal): boolean {
+  return principal.role === 'owner' || principal.role === 'admin';
+}

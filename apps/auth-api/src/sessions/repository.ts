@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { AuthDB } from '../db/schema.ts';
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  expiresAt: Date;
+}
+
+export function createSessionRepository(db: Kysely<AuthDB>) {
+  return {
+    async insert(session: { id: string; tokenHash: string; userId: string; expiresAt: Date }): Promise<void> {
+      await db
+        .insertInto('sessions')
+        .values({
+          id: session.id,
+          token_hash: session.tokenHash,
+          user_id: session.userId,
+          expires_at: session.expiresAt,
+        })
+        .execute();
+    },
+
+    /** A session that is neither expired nor revoked, found by the hash of its cookie value. */
+    async findActiveByTokenHash(tokenHash: string, now: Date): Promise<SessionRecord | undefined> {
+      const row = await db
+        .selectFrom('sessions')
+        .select(['id', 'user_id', 'expires_at'])
+        .where('token_hash', '=', tokenHash)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row ? { id: row.id, userId: row.user_id, expiresAt: row.expires_at } : undefined;
+    },
+
+    async findActiveById(id: string, now: Date): Promise<SessionRecord | undefined> {
+      const row = await db
+        .selectFrom('sessions')
+        .select(['id', 'user_id', 'expires_at'])
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row ? { id: row.id, userId: row.user_id, expiresAt: row.expires_at } : undefined;
+    },
+
+    async revoke(id: string, now: Date): Promise<boolean> {
+      const result = await db
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+  };
+}
+
+export type SessionRepository = ReturnType<typeof createSessionRepository>;

@@ -1,0 +1,61 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { uuidv7 } from '@groupchat/service-kit';
+import type { RevocationList } from '../tokens/revocations.ts';
+import type { SessionRecord, SessionRepository } from './repository.ts';
+
+export function hashSessionToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/**
+ * Login sessions: the cookie carries 256 random bits; the database keeps only their SHA-256, so a
+ * stolen table cannot be replayed as cookies. Expiry and revocation are decided server-side.
+ */
+export class SessionService {
+  readonly #repository: SessionRepository;
+  readonly #revocations: RevocationList;
+  readonly #ttlSeconds: number;
+  readonly #accessTokenTtlSeconds: number;
+  readonly #now: () => number;
+
+  constructor(options: {
+    repository: SessionRepository;
+    revocations: RevocationList;
+    ttlSeconds: number;
+    accessTokenTtlSeconds: number;
+    now?: () => number;
+  }) {
+    this.#repository = options.repository;
+    this.#revocations = options.revocations;
+    this.#ttlSeconds = options.ttlSeconds;
+    this.#accessTokenTtlSeconds = options.accessTokenTtlSeconds;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get ttlSeconds(): number {
+    return this.#ttlSeconds;
+  }
+
+  async create(userId: string): Promise<{ session: SessionRecord; cookieValue: string }> {
+    const cookieValue = randomBytes(32).toString('base64url');
+    const session = { id: uuidv7(), userId, expiresAt: new Date(this.#now() + this.#ttlSeconds * 1000) };
+    await this.#repository.insert({ ...session, tokenHash: hashSessionToken(cookieValue) });
+    return { session, cookieValue };
+  }
+
+  async findByCookie(cookieValue: string): Promise<SessionRecord | undefined> {
+    if (cookieValue.length < 16 || cookieValue.length > 128) return undefined;
+    return this.#repository.findActiveByTokenHash(hashSessionToken(cookieValue), new Date(this.#now()));
+  }
+
+  async isActive(sessionId: string): Promise<boolean> {
+    return (await this.#repository.findActiveById(sessionId, new Date(this.#now()))) !== undefined;
+  }
+
+  /** Ends the session at once, and with it every access token minted for it (published to resource servers). */
+  async end(session: { id: string; userId: string }): Promise<void> {
+    await this.#repository.revoke(session.id, new Date(this.#now()));
+    const lastTokenExp = Math.ceil(this.#now() / 1000) + this.#accessTokenTtlSeconds + 60;
+    await this.#revocations.endSession(session.id, session.userId, lastTokenExp);
+  }
+}

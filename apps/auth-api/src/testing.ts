@@ -1,0 +1,89 @@
+import { createServer } from 'node:net';
+import { createLogger, createTestDatabaseTarget, type EventBus, MemoryBus } from '@groupchat/service-kit';
+import { type RunningAuthApi, startAuthApi } from './boot.ts';
+import { loadAuthConfig } from './config.ts';
+import { DEMO_USERS } from './seed/demo.ts';
+
+export const DEMO = {
+  password: 'correct-horse-battery-staple',
+  serviceClientId: 'chat-api-service',
+  serviceClientSecret: 'test-service-secret-0123456789abcdefghijklmnop',
+  users: {
+    bob: DEMO_USERS.bob.email,
+    carol: DEMO_USERS.carol.email,
+    mallory: DEMO_USERS.mallory.email,
+    admin: DEMO_USERS.admin.email,
+  },
+} as const;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface TestAuthApi {
+  url: string;
+  running: RunningAuthApi;
+  /** Stops listening and closes storage (the test database is dropped unless `keepDatabase`). */
+  close(options?: { keepDatabase?: boolean }): Promise<void>;
+  /** The env the instance was started with (DATABASE_URL included), to start another on the same data. */
+  env: Record<string, string>;
+}
+
+/**
+ * A real auth-api on loopback for tests: its own database (PGlite in memory, or a fresh database on
+ * TEST_DATABASE_URL), migrated and seeded with the contract's demo data and `chat-api-service`.
+ * Pass `env.DATABASE_URL` (from a previous instance's `env`) to restart on the same data.
+ */
+export async function startTestAuthApi(
+  options: { bus?: EventBus; port?: number; env?: Record<string, string> } = {},
+): Promise<TestAuthApi> {
+  const port = options.port ?? (await freePort());
+  const issuer = `http://127.0.0.1:${port}`;
+  let drop = async () => {};
+  const env: Record<string, string> = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: issuer,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SERVICE_CLIENT_SECRET: DEMO.serviceClientSecret,
+    SEED_DEMO_DATA: 'true',
+    DEMO_PASSWORD: DEMO.password,
+    SIGNING_KEY_PUBLISH_AHEAD_SECONDS: '0',
+    REVOCATION_POLL_MS: '500',
+    ...(process.env.TEST_REDIS_URL && !options.bus ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+    ...options.env,
+  };
+  if (!env.DATABASE_URL) {
+    const target = await createTestDatabaseTarget('auth');
+    if (target.target.kind === 'postgres') {
+      env.DATABASE_URL = target.target.url;
+      drop = target.drop;
+    }
+  }
+  const config = loadAuthConfig(env);
+  // Without DATABASE_URL, PGlite in memory: a data dir of null.
+  const effective =
+    config.database.kind === 'pglite'
+      ? { ...config, database: { kind: 'pglite' as const, dataDir: null } }
+      : config;
+  const running = await startAuthApi(effective as typeof config, {
+    bus: options.bus ?? (env.REDIS_URL ? undefined : new MemoryBus()),
+    logger: createLogger('auth-api', env.LOG_LEVEL ?? 'silent'),
+  });
+  return {
+    url: issuer,
+    running,
+    env,
+    async close({ keepDatabase = false } = {}) {
+      await running.close();
+      if (!keepDatabase) await drop();
+    },
+  };
+}

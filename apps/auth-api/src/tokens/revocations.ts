@@ -1,0 +1,119 @@
+import { Channels, type EventBus, type RevocationEvent } from '@groupchat/service-kit';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { AuthDB } from '../db/schema.ts';
+
+/**
+ * Which tokens and sessions are dead before their expiry. The database is the record (every instance
+ * polls it, so a revocation reaches all of them within one poll interval even without Redis); the bus
+ * carries the same news at once to our instances and to other resource servers (chat-api).
+ */
+export class RevocationList {
+  readonly #db: Kysely<AuthDB>;
+  readonly #bus: EventBus;
+  readonly #logger: Logger;
+  readonly #pollMs: number;
+  readonly #tokens = new Map<string, number>();
+  readonly #sessions = new Map<string, number>();
+  #lastSeq = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(options: { db: Kysely<AuthDB>; bus: EventBus; logger: Logger; pollMs: number }) {
+    this.#db = options.db;
+    this.#bus = options.bus;
+    this.#logger = options.logger;
+    this.#pollMs = options.pollMs;
+  }
+
+  async start(): Promise<void> {
+    await this.poll();
+    this.#unsubscribe = await this.#bus.subscribe(Channels.revocations, (payload) =>
+      this.#apply(payload as RevocationEvent),
+    );
+    this.#timer = setInterval(() => {
+      this.poll().catch((error) =>
+        this.#logger.warn({ err: error, event: 'revocation_poll_failed' }, 'revocation poll failed'),
+      );
+    }, this.#pollMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#unsubscribe?.();
+  }
+
+  async poll(): Promise<void> {
+    const now = new Date();
+    const rows = await this.#db
+      .selectFrom('revocations')
+      .select(['id', 'kind', 'expires_at', 'seq'])
+      .where('seq', '>', this.#lastSeq)
+      .where('expires_at', '>', now)
+      .orderBy('seq')
+      .limit(10_000)
+      .execute();
+    for (const row of rows) {
+      (row.kind === 'token' ? this.#tokens : this.#sessions).set(row.id, row.expires_at.getTime());
+      this.#lastSeq = Math.max(this.#lastSeq, Number(row.seq));
+    }
+    if (rows.length === 0) {
+      // Nothing new; still advance past rows that had already expired when they were written.
+      const latest = await this.#db
+        .selectFrom('revocations')
+        .select((eb) => eb.fn.max('seq').as('max'))
+        .executeTakeFirst();
+      if (latest?.max !== null && latest?.max !== undefined)
+        this.#lastSeq = Math.max(this.#lastSeq, Number(latest.max));
+    }
+    this.#purge(now.getTime());
+  }
+
+  isRevoked(jti: string, sid: string | undefined): boolean {
+    return this.#tokens.has(jti) || (sid !== undefined && this.#sessions.has(sid));
+  }
+
+  async revokeToken(jti: string, expSeconds: number, userId: string | null): Promise<void> {
+    await this.#db
+      .insertInto('revocations')
+      .values({ id: jti, kind: 'token', user_id: userId, expires_at: new Date(expSeconds * 1000) })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    this.#tokens.set(jti, expSeconds * 1000);
+    await this.#publish({ type: 'token_revoked', jti, exp: expSeconds });
+  }
+
+  /** Every token minted for the session dies with it; they cannot outlive `maxTokenExpSeconds`. */
+  async endSession(sid: string, userId: string, maxTokenExpSeconds: number): Promise<void> {
+    await this.#db
+      .insertInto('revocations')
+      .values({ id: sid, kind: 'session', user_id: userId, expires_at: new Date(maxTokenExpSeconds * 1000) })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    this.#sessions.set(sid, maxTokenExpSeconds * 1000);
+    await this.#publish({ type: 'session_ended', sid, user_id: userId, exp: maxTokenExpSeconds });
+  }
+
+  #apply(event: RevocationEvent): void {
+    if (event?.type === 'token_revoked' && typeof event.jti === 'string')
+      this.#tokens.set(event.jti, event.exp * 1000);
+    if (event?.type === 'session_ended' && typeof event.sid === 'string')
+      this.#sessions.set(event.sid, event.exp * 1000);
+  }
+
+  async #publish(event: RevocationEvent): Promise<void> {
+    try {
+      await this.#bus.publish(Channels.revocations, event);
+    } catch (error) {
+      // The database row is the record; other instances still see it on their next poll.
+      this.#logger.warn({ err: error, event: 'revocation_publish_failed' }, 'revocation publish failed');
+    }
+  }
+
+  #purge(now: number): void {
+    for (const map of [this.#tokens, this.#sessions]) {
+      for (const [id, expiresAt] of map) if (expiresAt <= now) map.delete(id);
+    }
+  }
+}

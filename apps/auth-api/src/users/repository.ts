@@ -1,0 +1,90 @@
+import type { Kysely } from 'kysely';
+import type { AuthDB, UserRole } from '../db/schema.ts';
+
+export interface UserRecord {
+  id: string;
+  orgId: string;
+  email: string;
+  displayName: string;
+  role: UserRole;
+  createdAt: Date;
+}
+
+const userColumns = ['id', 'org_id', 'email', 'display_name', 'role', 'created_at'] as const;
+
+function toUser(row: {
+  id: string;
+  org_id: string;
+  email: string;
+  display_name: string;
+  role: UserRole;
+  created_at: Date;
+}): UserRecord {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    email: row.email,
+    displayName: row.display_name,
+    role: row.role,
+    createdAt: row.created_at,
+  };
+}
+
+export function createUserRepository(db: Kysely<AuthDB>) {
+  return {
+    async findById(id: string): Promise<UserRecord | undefined> {
+      const row = await db.selectFrom('users').select(userColumns).where('id', '=', id).executeTakeFirst();
+      return row ? toUser(row) : undefined;
+    },
+
+    /** With the password hash, for login only. */
+    async findCredentialsByEmail(
+      email: string,
+    ): Promise<(UserRecord & { passwordHash: string }) | undefined> {
+      const row = await db
+        .selectFrom('users')
+        .select([...userColumns, 'password_hash'])
+        .where('email', '=', email.toLowerCase())
+        .executeTakeFirst();
+      return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
+    },
+
+    async insert(
+      user: {
+        id: string;
+        orgId: string;
+        email: string;
+        passwordHash: string;
+        displayName: string;
+        role: UserRole;
+      },
+      executor: Kysely<AuthDB> = db,
+    ): Promise<UserRecord> {
+      const row = await executor
+        .insertInto('users')
+        .values({
+          id: user.id,
+          org_id: user.orgId,
+          email: user.email.toLowerCase(),
+          password_hash: user.passwordHash,
+          display_name: user.displayName,
+          role: user.role,
+        })
+        .returning(userColumns)
+        .executeTakeFirstOrThrow();
+      return toUser(row);
+    },
+
+    async listByOrg(orgId: string): Promise<UserRecord[]> {
+      const rows = await db
+        .selectFrom('users')
+        .select(userColumns)
+        .where('org_id', '=', orgId)
+        .orderBy('created_at')
+        .execute();
+      return rows.map(toUser);
+    },
+  };
+}
+
+export type UserRepository = ReturnType<typeof createUserRepository>;
