@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { SessionService } from '../sessions/service.ts';
-import { isUserToken, scopesOf } from '../tokens/claims.ts';
+import { type AccessTokenClaims, isUserToken, scopesOf } from '../tokens/claims.ts';
 import { InvalidTokenError, type TokenVerifier } from '../tokens/verifier.ts';
 import type { UserRepository } from '../users/repository.ts';
 import {
@@ -108,7 +108,7 @@ export class PrincipalResolver {
   async #fromAuthorization(authorization: string): Promise<Principal> {
     const match = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i.exec(authorization.trim());
     if (!match?.[1]) throw invalidToken('the Authorization header must be "Bearer <access token>"');
-    let claims;
+    let claims: AccessTokenClaims;
     try {
       claims = await this.#verifier.verify(match[1]);
     } catch (error) {
