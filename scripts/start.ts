@@ -1,0 +1,201 @@
+/**
+ * `npm start`: the whole platform with one command.
+ *
+ * Embedded default (no DATABASE_URL / REDIS_URL): one process hosts auth-api (8000), chat-api (8001…)
+ * and the web client (8080) on PGlite under ./data, sharing an in-process event bus, with the demo data.
+ * With REDIS_URL set, each service runs as its own process (as in production) and talks over Redis;
+ * AUTH_DATABASE_URL / CHAT_DATABASE_URL (or DATABASE_URL for both… no: each service owns its database)
+ * point them at PostgreSQL. CHAT_INSTANCES=N starts N chat-api instances on consecutive ports.
+ * Ctrl-C stops everything cleanly.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const env = process.env;
+const host = env.HOST ?? '127.0.0.1';
+const authPort = Number(env.AUTH_PORT ?? 8000);
+const chatPort = Number(env.CHAT_PORT ?? 8001);
+const webPort = Number(env.WEB_PORT ?? 8080);
+const chatInstances = Number(env.CHAT_INSTANCES ?? 1);
+const dataDir = resolve(root, env.DATA_DIR ?? 'data');
+const authUrl = `http://${host}:${authPort}`;
+const chatUrls = Array.from({ length: chatInstances }, (_, i) => `http://${host}:${chatPort + i}`);
+const webUrl = `http://${host}:${webPort}`;
+const mode = env.PLATFORM_MODE ?? (env.REDIS_URL ? 'processes' : 'embedded');
+
+if (!Number.isInteger(chatInstances) || chatInstances < 1 || chatInstances > 16) {
+  console.error('CHAT_INSTANCES must be an integer from 1 to 16');
+  process.exit(2);
+}
+
+/** The demo's service-client secret: from the environment, else generated once and kept (0600) under ./data. */
+function serviceClientSecret(): string {
+  if (env.SERVICE_CLIENT_SECRET) return env.SERVICE_CLIENT_SECRET;
+  const file = join(dataDir, 'service-client-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the web client when its bundle is missing or older than its sources. */
+function buildWebIfNeeded(): void {
+  const webDir = join(root, 'apps/web');
+  if (!existsSync(join(webDir, 'package.json'))) return;
+  const dist = join(webDir, 'dist/index.html');
+  const sources = Math.max(newestMtime(join(webDir, 'src')), statSync(join(webDir, 'index.html')).mtimeMs);
+  if (existsSync(dist) && statSync(dist).mtimeMs >= sources) return;
+  console.log('building the web client…');
+  const result = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+    cwd: webDir,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) throw new Error('web build failed');
+}
+
+const secret = serviceClientSecret();
+const common = {
+  LOG_LEVEL: env.LOG_LEVEL ?? 'info',
+  SERVICE_CLIENT_ID: env.SERVICE_CLIENT_ID ?? 'chat-api-service',
+  SERVICE_CLIENT_SECRET: secret,
+  ...(env.REDIS_URL ? { REDIS_URL: env.REDIS_URL } : {}),
+};
+const authEnv: Record<string, string> = {
+  ...common,
+  PORT: String(authPort),
+  HOST: host,
+  ISSUER: env.ISSUER ?? authUrl,
+  DATA_DIR: join(dataDir, 'auth'),
+  SEED_DEMO_DATA: env.SEED_DEMO_DATA ?? 'true',
+  ALLOWED_ORIGINS: env.ALLOWED_ORIGINS ?? [webUrl, `http://localhost:${webPort}`, authUrl, `http://localhost:${authPort}`].join(','),
+  ...(env.DEMO_PASSWORD ? { DEMO_PASSWORD: env.DEMO_PASSWORD } : {}),
+  ...(env.AUTH_DATABASE_URL ? { DATABASE_URL: env.AUTH_DATABASE_URL } : {}),
+};
+const chatEnv = (port: number): Record<string, string> => ({
+  ...common,
+  PORT: String(port),
+  HOST: host,
+  AUTH_API_URL: authUrl,
+  AUTH_ISSUER: authEnv.ISSUER!,
+  SERVICE_TOKEN_URL: `${authUrl}/oauth/token`,
+  DATA_DIR: join(dataDir, 'chat'),
+  ...(env.CHAT_DATABASE_URL ? { DATABASE_URL: env.CHAT_DATABASE_URL } : {}),
+});
+
+function banner(): void {
+  const password = env.DEMO_PASSWORD ?? 'correct-horse-battery-staple';
+  console.log(`
+GroupChat platform is up (${mode === 'embedded' ? 'embedded: PGlite under ./data, in-process events' : 'processes, events over Redis'})
+  web client   ${webUrl}
+  auth-api     ${authUrl}   (OpenAPI: ${authUrl}/docs)
+  chat-api     ${chatUrls.join(', ')}   (OpenAPI: ${chatUrls[0]}/docs)
+Demo logins (password: ${password})
+  bob@acme.example, carol@acme.example   (org Acme, group "general")
+  mallory@globex.example                 (org Globex)
+  admin@platform.example                 (platform admin)
+Service client: chat-api-service (secret in $SERVICE_CLIENT_SECRET or ./data/service-client-secret)
+Live scenario:  npm run scenario      Stop: Ctrl-C
+`);
+}
+
+async function runEmbedded(): Promise<void> {
+  const { MemoryBus, createLogger } = await import('@groupchat/service-kit');
+  const { loadAuthConfig } = await import('@groupchat/auth-api/config');
+  const { startAuthApi } = await import('@groupchat/auth-api/boot');
+  const { startChatApi } = await import('@groupchat/chat-api/boot');
+  const bus = new MemoryBus();
+  const auth = await startAuthApi(loadAuthConfig(authEnv), { bus, logger: createLogger('auth-api', common.LOG_LEVEL) });
+  const chats = [];
+  for (let i = 0; i < chatInstances; i++) {
+    chats.push(await startChatApi(chatEnv(chatPort + i), { bus, logger: createLogger('chat-api', common.LOG_LEVEL) }));
+  }
+  const closers: (() => Promise<void>)[] = [...chats.map((c) => () => c.close()), () => auth.close()];
+  if (existsSync(join(root, 'apps/web/server.ts'))) {
+    const { startWebServer } = await import('@groupchat/web/server');
+    const web = await startWebServer({ port: webPort, host, authApiUrl: authUrl, chatApiUrl: chatUrls[0]!, distDir: join(root, 'apps/web/dist') });
+    closers.unshift(() => web.close());
+  }
+  banner();
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    for (const close of closers) await close().catch((error) => console.error(error));
+    await bus.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function waitHealthy(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not become healthy`);
+}
+
+async function runProcesses(): Promise<void> {
+  const children: ChildProcess[] = [];
+  const start = (name: string, script: string, childEnv: Record<string, string>) => {
+    const child = spawn(process.execPath, [join(root, script)], { env: { ...env, ...childEnv }, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code, signal) => {
+      if (!stopping) console.error(`${name} exited (${signal ?? code})`);
+    });
+    children.push(child);
+    return child;
+  };
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  const auth = start('auth-api', 'apps/auth-api/src/main.ts', authEnv);
+  await waitHealthy(authUrl, auth);
+  await Promise.all(
+    chatUrls.map((url, i) => waitHealthy(url, start(`chat-api#${i + 1}`, 'apps/chat-api/src/main.ts', chatEnv(chatPort + i)))),
+  );
+  if (existsSync(join(root, 'apps/web/server.ts'))) {
+    const web = start('web', 'apps/web/server.ts', {
+      WEB_PORT: String(webPort),
+      HOST: host,
+      AUTH_API_URL: authUrl,
+      CHAT_API_URL: chatUrls[0]!,
+    });
+    await waitHealthy(webUrl, web).catch(() => {});
+  }
+  banner();
+}
+
+try {
+  buildWebIfNeeded();
+  await (mode === 'embedded' ? runEmbedded() : runProcesses());
+} catch (error) {
+  console.error(`npm start failed: ${(error as Error).message}`);
+  process.exit(1);
+}

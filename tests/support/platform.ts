@@ -1,0 +1,189 @@
+/**
+ * Real processes of the platform for fault tests: each service is started exactly as `npm start`
+ * starts it in process mode (node on its main.ts with its env), so kill -9 and restarts are real.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+
+export const root = resolve(import.meta.dirname, '../..');
+export const PG_URL = process.env.FAULTS_PG_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.FAULTS_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const PASSWORD = 'correct-horse-battery-staple';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function createDatabase(prefix: string): Promise<string> {
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`create database "${name}"`);
+  await client.end();
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export interface ServiceProcess {
+  url: string;
+  child: ChildProcess;
+  output: string[];
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startService(app: 'auth-api' | 'chat-api', env: Record<string, string>): Promise<ServiceProcess> {
+  const port = Number(env.PORT);
+  const url = `http://127.0.0.1:${port}`;
+  const output: string[] = [];
+  const child = spawn(process.execPath, [join(root, `apps/${app}/src/main.ts`)], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk) => output.push(String(chunk)));
+  child.stderr?.on('data', (chunk) => output.push(String(chunk)));
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}: ${output.join('')}`);
+    if (Date.now() - started > 60_000) throw new Error(`${app} did not become healthy: ${output.join('')}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    child,
+    output,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export interface Platform {
+  auth: ServiceProcess;
+  chats: ServiceProcess[];
+  authEnv: Record<string, string>;
+  chatEnv: (port: number) => Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** auth-api and N chat-api processes on fresh PostgreSQL databases, talking over Redis. */
+export async function startPlatform(chatInstances: number): Promise<Platform> {
+  const authPort = await freePort();
+  const secret = `fault-secret-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
+  const authUrl = `http://127.0.0.1:${authPort}`;
+  const authEnv = {
+    PORT: String(authPort),
+    ISSUER: authUrl,
+    DATABASE_URL: await createDatabase('fault_auth'),
+    REDIS_URL,
+    SERVICE_CLIENT_SECRET: secret,
+    SEED_DEMO_DATA: 'true',
+    SIGNING_KEY_PUBLISH_AHEAD_SECONDS: '0',
+  };
+  const chatDatabase = await createDatabase('fault_chat');
+  const chatEnv = (port: number) => ({
+    PORT: String(port),
+    DATABASE_URL: chatDatabase,
+    REDIS_URL,
+    AUTH_API_URL: authUrl,
+    AUTH_ISSUER: authUrl,
+    SERVICE_TOKEN_URL: `${authUrl}/oauth/token`,
+    SERVICE_CLIENT_ID: 'chat-api-service',
+    SERVICE_CLIENT_SECRET: secret,
+  });
+  const auth = await startService('auth-api', authEnv);
+  const chats: ServiceProcess[] = [];
+  for (let i = 0; i < chatInstances; i++) chats.push(await startService('chat-api', chatEnv(await freePort())));
+  return {
+    auth,
+    chats,
+    authEnv,
+    chatEnv,
+    async stop() {
+      await Promise.all([...chats.map((c) => c.stop('SIGKILL')), auth.stop('SIGKILL')]);
+    },
+  };
+}
+
+export async function login(authUrl: string, email: string): Promise<{ token: string; userId: string }> {
+  const response = await fetch(`${authUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  if (response.status !== 200) throw new Error(`login ${email}: ${response.status}`);
+  const body = (await response.json()) as { access_token: string; user: { id: string } };
+  return { token: body.access_token, userId: body.user.id };
+}
+
+export async function api(
+  method: string,
+  url: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Every message of a group, oldest first (pages newest-first with `before`, then reversed). */
+export async function allMessages(chatUrl: string, token: string, groupId: string): Promise<any[]> {
+  const messages: any[] = [];
+  let cursor: string | null = null;
+  for (;;) {
+    const query: string = cursor ? `before=${cursor}&limit=100` : 'limit=100';
+    const page = await api('GET', `${chatUrl}/api/chat/groups/${groupId}/messages?${query}`, token);
+    if (page.status !== 200) throw new Error(`page: ${page.status} ${JSON.stringify(page.body)}`);
+    messages.push(...page.body.messages);
+    cursor = page.body.next_cursor;
+    if (!cursor) return messages.reverse();
+  }
+}
+
+export async function generalGroupId(authUrl: string, token: string): Promise<string> {
+  const list = await api('GET', `${authUrl}/api/auth/groups`, token);
+  return list.body.groups.find((g: { name: string }) => g.name === 'general').id;
+}
+
+/** A WebSocket subscriber that records every message frame of one group. */
+export async function subscribe(chatUrl: string, token: string, groupId: string): Promise<{ frames: any[]; messages: any[]; close(): void }> {
+  const socket = new WebSocket(`${chatUrl.replace(/^http/, 'ws')}/api/chat/ws`);
+  const frames: any[] = [];
+  const messages: any[] = [];
+  let subscribed!: () => void;
+  const ready = new Promise<void>((r) => {
+    subscribed = r;
+  });
+  socket.addEventListener('message', (event) => {
+    const frame = JSON.parse(String(event.data));
+    frames.push(frame);
+    if (frame.type === 'ready') socket.send(JSON.stringify({ type: 'subscribe', group_id: groupId }));
+    if (frame.type === 'subscribed') subscribed();
+    if (frame.type === 'message' && frame.message.group_id === groupId) messages.push(frame.message);
+  });
+  socket.addEventListener('open', () => socket.send(JSON.stringify({ type: 'auth', token })));
+  await ready;
+  return { frames, messages, close: () => socket.close() };
+}
