@@ -50,7 +50,7 @@ export const ProblemSchema = Type.Object(
     detail: Type.String(),
     code: Type.String({ description: 'stable machine-readable error code' }),
   },
-  { $id: 'Problem', description: 'RFC 9457 problem details' },
+  { $id: 'Problem', description: 'RFC 9457 problem details', additionalProperties: true },
 );
 
 /**

@@ -10,6 +10,19 @@ export interface UserRecord {
   createdAt: Date;
 }
 
+/** The email is registered already (unique across the platform: a login names one user). */
+export class EmailTakenError extends Error {
+  constructor() {
+    super('email already registered');
+    this.name = 'EmailTakenError';
+  }
+}
+
+/** Postgres unique_violation (same SQLSTATE from `pg` and PGlite). */
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '23505';
+}
+
 const userColumns = ['id', 'org_id', 'email', 'display_name', 'role', 'created_at'] as const;
 
 function toUser(row: {
@@ -60,19 +73,47 @@ export function createUserRepository(db: Kysely<AuthDB>) {
       },
       executor: Kysely<AuthDB> = db,
     ): Promise<UserRecord> {
-      const row = await executor
-        .insertInto('users')
-        .values({
-          id: user.id,
-          org_id: user.orgId,
-          email: user.email.toLowerCase(),
-          password_hash: user.passwordHash,
-          display_name: user.displayName,
-          role: user.role,
-        })
-        .returning(userColumns)
-        .executeTakeFirstOrThrow();
-      return toUser(row);
+      try {
+        const row = await executor
+          .insertInto('users')
+          .values({
+            id: user.id,
+            org_id: user.orgId,
+            email: user.email.toLowerCase(),
+            password_hash: user.passwordHash,
+            display_name: user.displayName,
+            role: user.role,
+          })
+          .returning(userColumns)
+          .executeTakeFirstOrThrow();
+        return toUser(row);
+      } catch (error) {
+        // The only unique column besides the primary key (a fresh UUIDv7) is the email; the
+        // constraint, not a prior SELECT, decides, so two concurrent registrations cannot both win.
+        if (isUniqueViolation(error)) throw new EmailTakenError();
+        throw error;
+      }
+    },
+
+    /** Cheap pre-check so a taken email is refused before paying for an Argon2 hash. */
+    async emailExists(email: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('users')
+        .select('id')
+        .where('email', '=', email.toLowerCase())
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /** A user of that organization, or undefined (unknown, or in another organization). */
+    async findInOrg(id: string, orgId: string): Promise<UserRecord | undefined> {
+      const row = await db
+        .selectFrom('users')
+        .select(userColumns)
+        .where('id', '=', id)
+        .where('org_id', '=', orgId)
+        .executeTakeFirst();
+      return row ? toUser(row) : undefined;
     },
 
     async listByOrg(orgId: string): Promise<UserRecord[]> {
@@ -81,6 +122,7 @@ export function createUserRepository(db: Kysely<AuthDB>) {
         .select(userColumns)
         .where('org_id', '=', orgId)
         .orderBy('created_at')
+        .orderBy('id')
         .execute();
       return rows.map(toUser);
     },

@@ -1,0 +1,217 @@
+import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { AuthDB, GroupRole } from '../db/schema.ts';
+
+export interface GroupRecord {
+  id: string;
+  orgId: string;
+  name: string;
+  createdAt: Date;
+  memberCount: number;
+}
+
+export interface MemberRecord {
+  groupId: string;
+  userId: string;
+  role: GroupRole;
+  joinedAt: Date;
+  displayName: string;
+}
+
+/** Postgres foreign_key_violation: the group (or user) was deleted while we were writing. */
+function isForeignKeyViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '23503';
+}
+
+const memberCount = (eb: ExpressionBuilder<AuthDB, 'groups'>) =>
+  eb
+    .selectFrom('group_members')
+    .select((inner) => inner.fn.countAll<number>().as('n'))
+    .whereRef('group_members.group_id', '=', 'groups.id')
+    .as('member_count');
+
+function toGroup(row: {
+  id: string;
+  org_id: string;
+  name: string;
+  created_at: Date;
+  member_count: number | null;
+}): GroupRecord {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    name: row.name,
+    createdAt: row.created_at,
+    memberCount: Number(row.member_count ?? 0),
+  };
+}
+
+export function createGroupRepository(db: Kysely<AuthDB>) {
+  const groupColumns = ['groups.id', 'groups.org_id', 'groups.name', 'groups.created_at'] as const;
+
+  return {
+    async findById(id: string): Promise<GroupRecord | undefined> {
+      const row = await db
+        .selectFrom('groups')
+        .select(groupColumns)
+        .select(memberCount)
+        .where('groups.id', '=', id)
+        .executeTakeFirst();
+      return row ? toGroup(row) : undefined;
+    },
+
+    async listByOrg(orgId: string): Promise<GroupRecord[]> {
+      const rows = await db
+        .selectFrom('groups')
+        .select(groupColumns)
+        .select(memberCount)
+        .where('groups.org_id', '=', orgId)
+        .orderBy('groups.created_at')
+        .orderBy('groups.id')
+        .execute();
+      return rows.map(toGroup);
+    },
+
+    /** The groups the user is a member of. */
+    async listForUser(userId: string): Promise<GroupRecord[]> {
+      const rows = await db
+        .selectFrom('groups')
+        .innerJoin('group_members as mine', 'mine.group_id', 'groups.id')
+        .select(groupColumns)
+        .select(memberCount)
+        .where('mine.user_id', '=', userId)
+        .orderBy('groups.created_at')
+        .orderBy('groups.id')
+        .execute();
+      return rows.map(toGroup);
+    },
+
+    async findMember(groupId: string, userId: string): Promise<MemberRecord | undefined> {
+      const row = await db
+        .selectFrom('group_members')
+        .innerJoin('users', 'users.id', 'group_members.user_id')
+        .select([
+          'group_members.group_id',
+          'group_members.user_id',
+          'group_members.role',
+          'group_members.joined_at',
+          'users.display_name',
+        ])
+        .where('group_members.group_id', '=', groupId)
+        .where('group_members.user_id', '=', userId)
+        .executeTakeFirst();
+      return row ? toMember(row) : undefined;
+    },
+
+    async listMembers(groupId: string): Promise<MemberRecord[]> {
+      const rows = await db
+        .selectFrom('group_members')
+        .innerJoin('users', 'users.id', 'group_members.user_id')
+        .select([
+          'group_members.group_id',
+          'group_members.user_id',
+          'group_members.role',
+          'group_members.joined_at',
+          'users.display_name',
+        ])
+        .where('group_members.group_id', '=', groupId)
+        .orderBy('group_members.joined_at')
+        .orderBy('group_members.user_id')
+        .execute();
+      return rows.map(toMember);
+    },
+
+    /** The group and, when a user created it, its owner membership: both or neither. */
+    async create(
+      group: { id: string; orgId: string; name: string },
+      owner: { userId: string } | null,
+    ): Promise<{ group: GroupRecord; owner: { joinedAt: Date } | null }> {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('groups')
+          .values({ id: group.id, org_id: group.orgId, name: group.name, created_by: owner?.userId ?? null })
+          .returning(['id', 'org_id', 'name', 'created_at'])
+          .executeTakeFirstOrThrow();
+        if (!owner) return { group: toGroup({ ...row, member_count: 0 }), owner: null };
+        const member = await trx
+          .insertInto('group_members')
+          .values({ group_id: group.id, user_id: owner.userId, role: 'owner' })
+          .returning(['joined_at'])
+          .executeTakeFirstOrThrow();
+        return { group: toGroup({ ...row, member_count: 1 }), owner: { joinedAt: member.joined_at } };
+      });
+    },
+
+    /**
+     * `added` with the membership, `exists` when the user is already a member (the primary key decides,
+     * so two concurrent adds cannot both succeed), `gone` when the group or user vanished meanwhile.
+     */
+    async addMember(member: {
+      groupId: string;
+      userId: string;
+      role: GroupRole;
+    }): Promise<{ status: 'added'; joinedAt: Date } | { status: 'exists' } | { status: 'gone' }> {
+      try {
+        const row = await db
+          .insertInto('group_members')
+          .values({ group_id: member.groupId, user_id: member.userId, role: member.role })
+          .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
+          .returning(['joined_at'])
+          .executeTakeFirst();
+        return row ? { status: 'added', joinedAt: row.joined_at } : { status: 'exists' };
+      } catch (error) {
+        if (isForeignKeyViolation(error)) return { status: 'gone' };
+        throw error;
+      }
+    },
+
+    /** True when a membership was removed. */
+    async removeMember(groupId: string, userId: string): Promise<boolean> {
+      const result = await db
+        .deleteFrom('group_members')
+        .where('group_id', '=', groupId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
+    /** Deletes the group (its memberships cascade); returns who its members were, or null if it was gone. */
+    async delete(groupId: string): Promise<string[] | null> {
+      return db.transaction().execute(async (trx) => {
+        // Locking the group row blocks concurrent member inserts (their foreign-key check needs a
+        // share lock on it), so the list read next is exactly who the cascade removes.
+        const group = await trx
+          .selectFrom('groups')
+          .select('id')
+          .where('id', '=', groupId)
+          .forUpdate()
+          .executeTakeFirst();
+        if (!group) return null;
+        const members = await trx
+          .selectFrom('group_members')
+          .select('user_id')
+          .where('group_id', '=', groupId)
+          .execute();
+        await trx.deleteFrom('groups').where('id', '=', groupId).execute();
+        return members.map((m) => m.user_id);
+      });
+    },
+  };
+}
+
+function toMember(row: {
+  group_id: string;
+  user_id: string;
+  role: GroupRole;
+  joined_at: Date;
+  display_name: string;
+}): MemberRecord {
+  return {
+    groupId: row.group_id,
+    userId: row.user_id,
+    role: row.role,
+    joinedAt: row.joined_at,
+    displayName: row.display_name,
+  };
+}
+
+export type GroupRepository = ReturnType<typeof createGroupRepository>;

@@ -1,0 +1,71 @@
+import { type Static, Type } from 'typebox';
+import { problemResponses, Uuid, uuid } from '../identity/schema.ts';
+
+/** Request and response schemas of the groups context (validation, serialisation, OpenAPI). */
+
+export { problemResponses };
+
+const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339, UTC' });
+
+function groupRole(options: { default?: string; description?: string } = {}) {
+  return Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')], options);
+}
+export const GroupRoleSchema = groupRole();
+
+export const GroupSchema = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  org_id: Uuid,
+  created_at: Timestamp,
+  member_count: Type.Integer({ minimum: 0 }),
+});
+export type GroupDto = Static<typeof GroupSchema>;
+
+export const MemberSchema = Type.Object({
+  user_id: Uuid,
+  role: GroupRoleSchema,
+  joined_at: Timestamp,
+  display_name: Type.String({ description: 'the member’s display name, for listing' }),
+});
+export type MemberDto = Static<typeof MemberSchema>;
+
+export const MembershipSchema = Type.Object(
+  { group_id: Uuid, user_id: Uuid, role: GroupRoleSchema, org_id: Uuid, joined_at: Timestamp },
+  { description: 'one membership, with the group’s organization (what a resource server checks)' },
+);
+export type MembershipDto = Static<typeof MembershipSchema>;
+
+export const GroupParams = Type.Object({ group_id: Uuid });
+export const MemberParams = Type.Object({ group_id: Uuid, user_id: Uuid });
+
+export const CreateGroupBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+    org_id: Type.Optional(
+      uuid({
+        description: 'required for services (client-credentials tokens); a user may only name their own org',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ListGroupsQuery = Type.Object(
+  {
+    org_id: Type.Optional(
+      uuid({ description: 'required for services; a user always gets their own groups' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const AddMemberBody = Type.Object(
+  {
+    user_id: Uuid,
+    role: Type.Optional(groupRole({ default: 'member', description: 'default member' })),
+  },
+  { additionalProperties: false },
+);
+
+export const GroupListResponse = Type.Object({ groups: Type.Array(GroupSchema) });
+export const MemberListResponse = Type.Object({ members: Type.Array(MemberSchema) });

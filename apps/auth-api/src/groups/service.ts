@@ -1,0 +1,206 @@
+import { uuidv7 } from '@groupchat/service-kit';
+import type { GroupRole } from '../db/schema.ts';
+import { orgNotFound } from '../identity/errors.ts';
+import type { OrgRepository } from '../orgs/repository.ts';
+import { isOrgAdmin, type Principal, type UserPrincipal } from '../principal/principal.ts';
+import type { PrincipalResolver } from '../principal/resolver.ts';
+import type { UserRepository } from '../users/repository.ts';
+import {
+  alreadyMember,
+  groupNotFound,
+  memberNotFound,
+  notGroupManager,
+  notGroupMember,
+  orgIdRequired,
+  userNotFound,
+} from './errors.ts';
+import type { MembershipEvents } from './events.ts';
+import type { GroupRecord, GroupRepository, MemberRecord } from './repository.ts';
+import type { GroupDto, MemberDto, MembershipDto } from './schema.ts';
+
+export interface GroupServiceDeps {
+  groups: GroupRepository;
+  users: UserRepository;
+  orgs: OrgRepository;
+  /** Scope checks for service principals (users' rights come from roles and membership, checked here). */
+  scopes: Pick<PrincipalResolver, 'requireScope'>;
+  events: MembershipEvents;
+}
+
+/**
+ * Groups and their members, for two kinds of caller:
+ * - a user acts inside their own organization: another org's group is 404 (as if it did not exist), a
+ *   group of their org they may not see or change is 403;
+ * - a service acts on any organization, exactly as far as its scopes allow (groups:read, groups:write,
+ *   members:read); a missing scope is 403 before anything about the target is revealed.
+ * Access is always decided before the data is touched; events go out only after the commit.
+ */
+export class GroupService {
+  readonly #groups: GroupRepository;
+  readonly #users: UserRepository;
+  readonly #orgs: OrgRepository;
+  readonly #scopes: Pick<PrincipalResolver, 'requireScope'>;
+  readonly #events: MembershipEvents;
+
+  constructor(deps: GroupServiceDeps) {
+    this.#groups = deps.groups;
+    this.#users = deps.users;
+    this.#orgs = deps.orgs;
+    this.#scopes = deps.scopes;
+    this.#events = deps.events;
+  }
+
+  async create(caller: Principal, input: { name: string; org_id?: string | undefined }): Promise<GroupDto> {
+    const name = input.name.trim();
+    if (caller.type === 'service') {
+      this.#scopes.requireScope(caller, 'groups:write');
+      if (!input.org_id) throw orgIdRequired();
+      const org = await this.#orgs.findById(input.org_id);
+      if (!org) throw orgNotFound();
+      // A service-created group starts empty; members are added with POST …/members.
+      const { group } = await this.#groups.create({ id: uuidv7(), orgId: org.id, name }, null);
+      return toGroupDto(group);
+    }
+    if (input.org_id !== undefined && input.org_id.toLowerCase() !== caller.orgId) throw orgNotFound();
+    const { group } = await this.#groups.create(
+      { id: uuidv7(), orgId: caller.orgId, name },
+      { userId: caller.userId },
+    );
+    await this.#events.memberAdded(group, caller.userId, 'owner');
+    return toGroupDto(group);
+  }
+
+  async list(caller: Principal, query: { org_id?: string | undefined }): Promise<GroupDto[]> {
+    if (caller.type === 'service') {
+      this.#scopes.requireScope(caller, 'groups:read');
+      if (!query.org_id) throw orgIdRequired();
+      if (!(await this.#orgs.findById(query.org_id))) throw orgNotFound();
+      return (await this.#groups.listByOrg(query.org_id)).map(toGroupDto);
+    }
+    if (query.org_id !== undefined && query.org_id.toLowerCase() !== caller.orgId) throw orgNotFound();
+    return (await this.#groups.listForUser(caller.userId)).map(toGroupDto);
+  }
+
+  async get(caller: Principal, groupId: string): Promise<GroupDto> {
+    return toGroupDto(await this.#visibleGroup(caller, groupId, 'groups:read'));
+  }
+
+  async listMembers(caller: Principal, groupId: string): Promise<MemberDto[]> {
+    const group = await this.#visibleGroup(caller, groupId, 'members:read');
+    return (await this.#groups.listMembers(group.id)).map(toMemberDto);
+  }
+
+  /** What a resource server asks on every message: is this user a member, and of which org's group. */
+  async getMember(caller: Principal, groupId: string, userId: string): Promise<MembershipDto> {
+    const group = await this.#visibleGroup(caller, groupId, 'members:read');
+    const member = await this.#groups.findMember(group.id, userId);
+    if (!member) throw memberNotFound();
+    return {
+      group_id: group.id,
+      user_id: member.userId,
+      role: member.role,
+      org_id: group.orgId,
+      joined_at: member.joinedAt.toISOString(),
+    };
+  }
+
+  async addMember(
+    caller: Principal,
+    groupId: string,
+    input: { user_id: string; role?: GroupRole | undefined },
+  ): Promise<MemberDto> {
+    const group = await this.#manageableGroup(caller, groupId);
+    const user = await this.#users.findInOrg(input.user_id, group.orgId);
+    if (!user) throw userNotFound();
+    const role = input.role ?? 'member';
+    const result = await this.#groups.addMember({ groupId: group.id, userId: user.id, role });
+    if (result.status === 'exists') throw alreadyMember();
+    if (result.status === 'gone') throw groupNotFound();
+    await this.#events.memberAdded(group, user.id, role);
+    return {
+      user_id: user.id,
+      role,
+      joined_at: result.joinedAt.toISOString(),
+      display_name: user.displayName,
+    };
+  }
+
+  /** The group's owner, an admin of its org, or the member themself (leaving); services: groups:write. */
+  async removeMember(caller: Principal, groupId: string, userId: string): Promise<void> {
+    const target = userId.toLowerCase();
+    const group =
+      caller.type === 'user' && caller.userId === target
+        ? await this.#sameOrgGroup(caller, groupId)
+        : await this.#manageableGroup(caller, groupId);
+    if (!(await this.#groups.removeMember(group.id, target))) throw memberNotFound();
+    await this.#events.memberRemoved(group, target);
+  }
+
+  /** Not in the contract's table; the group's owner or an org admin (services: groups:write). */
+  async delete(caller: Principal, groupId: string): Promise<void> {
+    const group = await this.#manageableGroup(caller, groupId);
+    const members = await this.#groups.delete(group.id);
+    if (members === null) throw groupNotFound();
+    // Resource servers that only track member_removed still drop every member of a deleted group.
+    for (const userId of members) await this.#events.memberRemoved(group, userId);
+    await this.#events.groupDeleted(group);
+  }
+
+  /** Readable: a service with `scope`, or a user who is a member of the group. */
+  async #visibleGroup(caller: Principal, groupId: string, scope: string): Promise<GroupRecord> {
+    if (caller.type === 'service') {
+      this.#scopes.requireScope(caller, scope);
+      return this.#existingGroup(groupId);
+    }
+    const group = await this.#sameOrgGroup(caller, groupId);
+    if (!(await this.#membership(group, caller))) throw notGroupMember();
+    return group;
+  }
+
+  /** Membership may be changed by a service with groups:write, the group's owner, or an org owner/admin. */
+  async #manageableGroup(caller: Principal, groupId: string): Promise<GroupRecord> {
+    if (caller.type === 'service') {
+      this.#scopes.requireScope(caller, 'groups:write');
+      return this.#existingGroup(groupId);
+    }
+    const group = await this.#sameOrgGroup(caller, groupId);
+    if (isOrgAdmin(caller)) return group;
+    if ((await this.#membership(group, caller))?.role !== 'owner') throw notGroupManager();
+    return group;
+  }
+
+  async #sameOrgGroup(caller: UserPrincipal, groupId: string): Promise<GroupRecord> {
+    const group = await this.#groups.findById(groupId);
+    if (!group || group.orgId !== caller.orgId) throw groupNotFound();
+    return group;
+  }
+
+  async #existingGroup(groupId: string): Promise<GroupRecord> {
+    const group = await this.#groups.findById(groupId);
+    if (!group) throw groupNotFound();
+    return group;
+  }
+
+  #membership(group: GroupRecord, caller: UserPrincipal): Promise<MemberRecord | undefined> {
+    return this.#groups.findMember(group.id, caller.userId);
+  }
+}
+
+function toGroupDto(group: GroupRecord): GroupDto {
+  return {
+    id: group.id,
+    name: group.name,
+    org_id: group.orgId,
+    created_at: group.createdAt.toISOString(),
+    member_count: group.memberCount,
+  };
+}
+
+function toMemberDto(member: MemberRecord): MemberDto {
+  return {
+    user_id: member.userId,
+    role: member.role,
+    joined_at: member.joinedAt.toISOString(),
+    display_name: member.displayName,
+  };
+}
