@@ -1,0 +1,35 @@
+import { useEffect, useState } from 'react';
+import type { User } from './api/types.ts';
+import { ChatLayout } from './components/ChatLayout.tsx';
+import { SignIn } from './components/SignIn.tsx';
+import { ChatStore } from './state/chat.ts';
+import { ChatContext, useSession, useSessionStore } from './state/hooks.ts';
+
+export function App() {
+  const session = useSession();
+  if (session.status === 'loading') {
+    return (
+      <div className="splash" data-testid="loading" aria-busy="true">
+        Loading…
+      </div>
+    );
+  }
+  if (session.status === 'signedOut') return <SignIn notice={session.notice} />;
+  return <SignedIn key={session.user.id} user={session.user} />;
+}
+
+function SignedIn({ user }: { user: User }) {
+  const session = useSessionStore();
+  const [store] = useState(
+    () => new ChatStore({ user, tokens: session, onAuthLost: () => session.expire() }),
+  );
+  useEffect(() => {
+    store.start();
+    return () => store.stop();
+  }, [store]);
+  return (
+    <ChatContext.Provider value={store}>
+      <ChatLayout />
+    </ChatContext.Provider>
+  );
+}

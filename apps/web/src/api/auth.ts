@@ -1,0 +1,74 @@
+/** auth-api: identity, session, groups and members. */
+import { ApiError, apiFetch, asList, asObject, authedFetch, type TokenSource } from './http.ts';
+import type { Group, Member, Org, OrgUser, TokenResponse, User } from './types.ts';
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  display_name: string;
+  org_name: string;
+}
+
+export function register(input: RegisterInput): Promise<{ user: User; org: Org }> {
+  return apiFetch('/api/auth/register', { method: 'POST', body: input });
+}
+
+export function login(email: string, password: string): Promise<TokenResponse> {
+  return apiFetch('/api/auth/login', { method: 'POST', body: { email, password } });
+}
+
+/** Exchanges the HttpOnly session cookie for a fresh access token. */
+export function refreshToken(): Promise<TokenResponse> {
+  return apiFetch('/api/auth/token/refresh', { method: 'POST' });
+}
+
+export function logout(token: string | null): Promise<void> {
+  return apiFetch('/api/auth/logout', { method: 'POST', token });
+}
+
+export class AuthApi {
+  readonly #tokens: TokenSource;
+
+  constructor(tokens: TokenSource) {
+    this.#tokens = tokens;
+  }
+
+  async listGroups(): Promise<Group[]> {
+    return asList<Group>(await authedFetch(this.#tokens, '/api/auth/groups'), 'groups');
+  }
+
+  async createGroup(name: string): Promise<Group> {
+    return asObject<Group>(
+      await authedFetch(this.#tokens, '/api/auth/groups', { method: 'POST', body: { name } }),
+      'group',
+    );
+  }
+
+  async listMembers(groupId: string): Promise<Member[]> {
+    const data = await authedFetch(this.#tokens, `/api/auth/groups/${encodeURIComponent(groupId)}/members`);
+    return asList<Member>(data, 'members');
+  }
+
+  /** `who` is a user id, or an email when the server accepts one (not in the contract). */
+  async addMember(groupId: string, who: { user_id: string } | { email: string }): Promise<Member> {
+    const data = await authedFetch(this.#tokens, `/api/auth/groups/${encodeURIComponent(groupId)}/members`, {
+      method: 'POST',
+      body: who,
+    });
+    return asObject<Member>(data, 'member');
+  }
+
+  /**
+   * The users of my organization, if auth-api offers such a list (the contract does not require it).
+   * Null when it does not, or when I may not read it.
+   */
+  async listOrgUsers(orgId: string): Promise<OrgUser[] | null> {
+    try {
+      const data = await authedFetch(this.#tokens, `/api/auth/orgs/${encodeURIComponent(orgId)}/users`);
+      return asList<OrgUser>(data, 'users');
+    } catch (error) {
+      if (error instanceof ApiError && [403, 404, 405, 501].includes(error.status)) return null;
+      throw error;
+    }
+  }
+}

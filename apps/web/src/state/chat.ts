@@ -1,0 +1,567 @@
+/**
+ * Everything the chat screens show, outside React: groups, per-room message windows, sends in flight,
+ * read marks and the connection state. It keeps one invariant per group, the *resume point*: the
+ * newest message such that the room holds every message up to it without a gap (learned from the
+ * WebSocket stream or a REST snapshot — never from our own POST answer, which may overtake messages
+ * we have not seen). Each (re)subscription asks for everything after it.
+ */
+import { AuthApi } from '../api/auth.ts';
+import { ChatApi, MAX_CONTENT_LENGTH } from '../api/chat.ts';
+import { ApiError, describeError, type TokenSource } from '../api/http.ts';
+import { ChatSocket, type ConnectionState } from '../api/socket.ts';
+import type { Group, Member, Message, OrgUser, User } from '../api/types.ts';
+import {
+  compareMessages,
+  isUuid,
+  mergeMessages,
+  newClientMessageId,
+  newest,
+  type Ordered,
+  oldest,
+} from './messages.ts';
+import { Store } from './store.ts';
+
+export type { ConnectionState };
+
+export interface PendingMessage {
+  client_message_id: string;
+  content: string;
+  status: 'sending' | 'failed';
+  error: string | null;
+  /** A network or server failure: retried automatically when the connection is back. */
+  retryable: boolean;
+}
+
+export interface RoomState {
+  /** Oldest first, each once. */
+  messages: Message[];
+  /** Own messages not yet confirmed by the server, in the order they were written. */
+  pending: PendingMessage[];
+  loaded: boolean;
+  loading: boolean;
+  loadError: string | null;
+  /** `before` cursor of the next older page. */
+  olderCursor: string | null;
+  hasOlder: boolean;
+  loadingOlder: boolean;
+  olderError: string | null;
+  /** Set when the server refuses this group to us (403/404 on subscribe). */
+  accessError: string | null;
+}
+
+export interface Person {
+  display_name?: string;
+  email?: string;
+}
+
+export interface ChatState {
+  groups: Group[];
+  groupsStatus: 'loading' | 'ready' | 'error';
+  groupsError: string | null;
+  rooms: Record<string, RoomState>;
+  readMarks: Record<string, Ordered>;
+  connection: ConnectionState;
+  activeGroupId: string | null;
+  /** Names learned from the org directory or member lists. */
+  people: Record<string, Person>;
+  /** The org's users when auth-api offers a list; null when it does not. */
+  directory: OrgUser[] | null;
+}
+
+const EMPTY_ROOM: RoomState = {
+  messages: [],
+  pending: [],
+  loaded: false,
+  loading: false,
+  loadError: null,
+  olderCursor: null,
+  hasOlder: false,
+  loadingOlder: false,
+  olderError: null,
+  accessError: null,
+};
+
+export interface ChatStoreOptions {
+  user: User;
+  tokens: TokenSource;
+  /** The server no longer accepts our session. */
+  onAuthLost(): void;
+}
+
+export class ChatStore extends Store<ChatState> {
+  readonly user: User;
+  readonly #auth: AuthApi;
+  readonly #chat: ChatApi;
+  readonly #socket: ChatSocket;
+  readonly #onAuthLost: () => void;
+  readonly #resume = new Map<string, Ordered>();
+  /** Groups subscribed on the current connection, and whether we asked with `after`. */
+  readonly #subscribed = new Map<string, boolean>();
+  readonly #latestInFlight = new Map<string, { promise: Promise<void>; stale: boolean }>();
+  readonly #posting = new Set<string>();
+  #stopped = false;
+
+  constructor(options: ChatStoreOptions) {
+    super({
+      groups: [],
+      groupsStatus: 'loading',
+      groupsError: null,
+      rooms: {},
+      readMarks: loadReadMarks(options.user.id),
+      connection: 'connecting',
+      activeGroupId: null,
+      people: { [options.user.id]: { display_name: options.user.display_name, email: options.user.email } },
+      directory: null,
+    });
+    this.user = options.user;
+    this.#onAuthLost = options.onAuthLost;
+    this.#auth = new AuthApi(options.tokens);
+    this.#chat = new ChatApi(options.tokens);
+    this.#socket = new ChatSocket({
+      tokens: options.tokens,
+      handlers: {
+        onState: (connection) => {
+          if (connection !== 'connected') this.#subscribed.clear();
+          this.setState({ connection });
+        },
+        onReady: () => {
+          this.#subscribed.clear();
+          this.#subscribeAll();
+          this.retryFailed();
+        },
+        onSubscribed: (groupId) => this.#onSubscribed(groupId),
+        onMessage: (message) => this.#onMessage(message),
+        onReset: (groupId) => this.#onReset(groupId),
+        onGroupError: (groupId, status, detail) => this.#onGroupError(groupId, status, detail),
+        onAuthLost: () => this.#onAuthLost(),
+      },
+    });
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#socket.start();
+    document.addEventListener('visibilitychange', this.#onVisibility);
+    window.addEventListener('online', this.#onOnline);
+    void this.loadGroups();
+    void this.#loadDirectory();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#socket.stop();
+    document.removeEventListener('visibilitychange', this.#onVisibility);
+    window.removeEventListener('online', this.#onOnline);
+  }
+
+  reconnectNow(): void {
+    this.#socket.reconnectNow();
+  }
+
+  // ---- groups -------------------------------------------------------------------------------------
+
+  async loadGroups(): Promise<void> {
+    try {
+      const groups = await this.#auth.listGroups();
+      if (this.#stopped) return;
+      groups.sort((a, b) => a.name.localeCompare(b.name));
+      this.setState({ groups, groupsStatus: 'ready', groupsError: null });
+      this.#subscribeAll();
+    } catch (error) {
+      if (this.#stopped) return;
+      this.setState({
+        groupsStatus: this.state.groups.length ? 'ready' : 'error',
+        groupsError: describeError(error),
+      });
+    }
+  }
+
+  async createGroup(name: string): Promise<Group> {
+    const group = await this.#auth.createGroup(name.trim());
+    this.setState((s) => ({
+      ...s,
+      groups: [...s.groups.filter((g) => g.id !== group.id), group].sort((a, b) =>
+        a.name.localeCompare(b.name),
+      ),
+    }));
+    this.#subscribeAll();
+    return group;
+  }
+
+  async listMembers(groupId: string): Promise<Member[]> {
+    const members = await this.#auth.listMembers(groupId);
+    this.#learnPeople(members.map((m) => ({ id: m.user_id, display_name: m.display_name, email: m.email })));
+    this.#patchGroup(groupId, { member_count: members.length });
+    return members;
+  }
+
+  /** `who`: a user id, or an email (resolved through the org directory when there is one). */
+  async addMember(groupId: string, who: string): Promise<Member> {
+    const value = who.trim();
+    if (!value) throw new ApiError(400, 'Missing user', 'Enter a user id or an email address.');
+    let body: { user_id: string } | { email: string };
+    if (isUuid(value)) {
+      body = { user_id: value };
+    } else if (value.includes('@')) {
+      const directory = this.state.directory;
+      const match = directory?.find((u) => u.email?.toLowerCase() === value.toLowerCase());
+      if (match) body = { user_id: match.id };
+      else if (directory)
+        throw new ApiError(404, 'Unknown user', `No one in your organization has the email ${value}.`);
+      else body = { email: value };
+    } else {
+      throw new ApiError(400, 'Invalid user', 'Enter a user id (a UUID) or an email address.');
+    }
+    const member = await this.#auth.addMember(groupId, body);
+    const group = this.state.groups.find((g) => g.id === groupId);
+    if (group && typeof group.member_count === 'number')
+      this.#patchGroup(groupId, { member_count: group.member_count + 1 });
+    return member;
+  }
+
+  async #loadDirectory(): Promise<void> {
+    try {
+      const users = await this.#auth.listOrgUsers(this.user.org_id);
+      if (this.#stopped || !users) return;
+      this.setState({ directory: users });
+      this.#learnPeople(users);
+    } catch {
+      // Optional feature; adding members by id still works.
+    }
+  }
+
+  #learnPeople(
+    people: { id: string; display_name?: string | undefined; email?: string | undefined }[],
+  ): void {
+    const known = { ...this.state.people };
+    let changed = false;
+    for (const p of people) {
+      if (!p.display_name && !p.email) continue;
+      const before = known[p.id];
+      if (before?.display_name === p.display_name && before?.email === p.email) continue;
+      known[p.id] = { display_name: p.display_name ?? before?.display_name, email: p.email ?? before?.email };
+      changed = true;
+    }
+    if (changed) this.setState({ people: known });
+  }
+
+  #patchGroup(groupId: string, patch: Partial<Group>): void {
+    this.setState((s) => ({
+      ...s,
+      groups: s.groups.map((g) => (g.id === groupId ? { ...g, ...patch } : g)),
+    }));
+  }
+
+  // ---- rooms --------------------------------------------------------------------------------------
+
+  room(groupId: string): RoomState {
+    return this.state.rooms[groupId] ?? EMPTY_ROOM;
+  }
+
+  #patchRoom(groupId: string, patch: Partial<RoomState> | ((room: RoomState) => Partial<RoomState>)): void {
+    this.setState((s) => {
+      const current = s.rooms[groupId] ?? EMPTY_ROOM;
+      const next = { ...current, ...(typeof patch === 'function' ? patch(current) : patch) };
+      return { ...s, rooms: { ...s.rooms, [groupId]: next } };
+    });
+  }
+
+  setActiveGroup(groupId: string | null): void {
+    if (this.state.activeGroupId !== groupId) this.setState({ activeGroupId: groupId });
+    if (!groupId) return;
+    const room = this.room(groupId);
+    if (!room.loaded && !room.loading) void this.#loadLatest(groupId);
+    this.markRead(groupId);
+  }
+
+  /** Reload a room whose first load failed. */
+  reloadRoom(groupId: string): void {
+    void this.#loadLatest(groupId);
+  }
+
+  /** The newest page, merged into what the room holds. Single flight per group. */
+  #loadLatest(groupId: string): Promise<void> {
+    const inFlight = this.#latestInFlight.get(groupId);
+    if (inFlight) return inFlight.promise;
+    const entry = { promise: Promise.resolve(), stale: false };
+    entry.promise = (async () => {
+      this.#patchRoom(groupId, { loading: true, loadError: null });
+      try {
+        const page = await this.#chat.listMessages(groupId);
+        if (this.#stopped) return;
+        this.#patchRoom(groupId, (room) => {
+          const bottom = oldest(page.messages);
+          const existing = new Set(room.messages.map((m) => m.id));
+          const overlaps = page.messages.some((m) => existing.has(m.id));
+          if (!room.loaded || (!overlaps && page.next_cursor !== null)) {
+            // The page starts a fresh window; keep only what we hold that is newer than its bottom
+            // (live messages that arrived meanwhile), so no gap can hide between the two.
+            const keep = bottom ? room.messages.filter((m) => compareMessages(m, bottom) > 0) : room.messages;
+            return {
+              messages: mergeMessages(keep, page.messages),
+              loaded: true,
+              loading: false,
+              olderCursor: page.next_cursor,
+              hasOlder: page.next_cursor !== null,
+              olderError: null,
+            };
+          }
+          return { messages: mergeMessages(room.messages, page.messages), loading: false };
+        });
+        this.#advanceResume(groupId, newest(page.messages));
+        this.#confirmPending(groupId, page.messages);
+        if (!this.state.readMarks[groupId]) this.#setReadMark(groupId, newest(this.room(groupId).messages));
+        this.#maybeMarkRead(groupId);
+      } catch (error) {
+        if (!this.#stopped) this.#patchRoom(groupId, { loading: false, loadError: describeError(error) });
+      } finally {
+        this.#latestInFlight.delete(groupId);
+        if (entry.stale && !this.#stopped) void this.#loadLatest(groupId);
+      }
+    })();
+    this.#latestInFlight.set(groupId, entry);
+    return entry.promise;
+  }
+
+  async loadOlder(groupId: string): Promise<void> {
+    const room = this.room(groupId);
+    if (!room.loaded || !room.hasOlder || room.loadingOlder || !room.olderCursor) return;
+    const cursor = room.olderCursor;
+    this.#patchRoom(groupId, { loadingOlder: true, olderError: null });
+    try {
+      const page = await this.#chat.listMessages(groupId, { before: cursor });
+      if (this.#stopped) return;
+      this.#patchRoom(groupId, (r) =>
+        // A reset may have replaced the window meanwhile: then this page no longer fits.
+        r.olderCursor !== cursor
+          ? { loadingOlder: false }
+          : {
+              messages: mergeMessages(r.messages, page.messages),
+              olderCursor: page.next_cursor,
+              hasOlder: page.next_cursor !== null,
+              loadingOlder: false,
+            },
+      );
+    } catch (error) {
+      if (!this.#stopped) this.#patchRoom(groupId, { loadingOlder: false, olderError: describeError(error) });
+    }
+  }
+
+  #advanceResume(groupId: string, message: Ordered | undefined): void {
+    if (!message) return;
+    const current = this.#resume.get(groupId);
+    if (!current || compareMessages(message, current) > 0) {
+      this.#resume.set(groupId, { id: message.id, created_at: message.created_at });
+    }
+  }
+
+  // ---- live delivery ------------------------------------------------------------------------------
+
+  #subscribeAll(): void {
+    if (!this.#socket.ready) return;
+    for (const group of this.state.groups) {
+      if (this.#subscribed.has(group.id)) continue;
+      const after = this.#resume.get(group.id)?.id ?? null;
+      if (this.#socket.subscribe(group.id, after)) this.#subscribed.set(group.id, after !== null);
+    }
+  }
+
+  #onSubscribed(groupId: string): void {
+    if (this.room(groupId).accessError) this.#patchRoom(groupId, { accessError: null });
+    // Without `after` (nothing known yet) a message may have slipped in before the subscription:
+    // a REST snapshot closes that window. With `after`, the server replays the gap itself.
+    if (!this.room(groupId).loaded || this.#subscribed.get(groupId) === false) void this.#loadLatest(groupId);
+  }
+
+  #onMessage(message: Message): void {
+    const groupId = message.group_id;
+    this.#patchRoom(groupId, (room) => ({
+      messages: mergeMessages(room.messages, [message]),
+      pending:
+        message.sender_id === this.user.id && message.client_message_id
+          ? room.pending.filter((p) => p.client_message_id !== message.client_message_id)
+          : room.pending,
+    }));
+    this.#advanceResume(groupId, message);
+    this.#maybeMarkRead(groupId);
+  }
+
+  #onReset(groupId: string): void {
+    this.#resume.delete(groupId);
+    this.#patchRoom(groupId, (room) => ({ ...EMPTY_ROOM, pending: room.pending }));
+    const inFlight = this.#latestInFlight.get(groupId);
+    if (inFlight) inFlight.stale = true;
+    else void this.#loadLatest(groupId);
+  }
+
+  #onGroupError(groupId: string, status: number, detail: string): void {
+    // Stays in #subscribed so it is not asked again on this connection (no refusal loop).
+    this.#patchRoom(groupId, { accessError: detail });
+    // Removed from the group, or it is gone: the list may have changed.
+    if (status === 403 || status === 404) void this.loadGroups();
+  }
+
+  // ---- sending ------------------------------------------------------------------------------------
+
+  /** Queues a message; returns an error sentence when it cannot be sent at all. */
+  send(groupId: string, content: string): string | null {
+    const text = content.trim();
+    if (!text) return 'Write something first.';
+    if (text.length > MAX_CONTENT_LENGTH) {
+      return `Messages can be at most ${MAX_CONTENT_LENGTH} characters (this one has ${text.length}).`;
+    }
+    const pending: PendingMessage = {
+      // Generated once per message and reused on every retry: the server stores it at most once.
+      client_message_id: newClientMessageId(),
+      content: text,
+      status: 'sending',
+      error: null,
+      retryable: false,
+    };
+    this.#patchRoom(groupId, (room) => ({ pending: [...room.pending, pending] }));
+    void this.#post(groupId, pending.client_message_id);
+    return null;
+  }
+
+  retry(groupId: string, clientMessageId: string): void {
+    void this.#post(groupId, clientMessageId);
+  }
+
+  discard(groupId: string, clientMessageId: string): void {
+    this.#patchRoom(groupId, (room) => ({
+      pending: room.pending.filter((p) => p.client_message_id !== clientMessageId || p.status === 'sending'),
+    }));
+  }
+
+  /** Retries every failed send that may succeed now (called when the connection is back). */
+  retryFailed(): void {
+    for (const [groupId, room] of Object.entries(this.state.rooms)) {
+      for (const p of room.pending) {
+        if (p.status === 'failed' && p.retryable) void this.#post(groupId, p.client_message_id);
+      }
+    }
+  }
+
+  #updatePending(groupId: string, clientMessageId: string, patch: Partial<PendingMessage>): void {
+    this.#patchRoom(groupId, (room) => ({
+      pending: room.pending.map((p) => (p.client_message_id === clientMessageId ? { ...p, ...patch } : p)),
+    }));
+  }
+
+  async #post(groupId: string, clientMessageId: string): Promise<void> {
+    const pending = this.room(groupId).pending.find((p) => p.client_message_id === clientMessageId);
+    if (!pending || this.#posting.has(clientMessageId)) return;
+    this.#posting.add(clientMessageId);
+    this.#updatePending(groupId, clientMessageId, { status: 'sending', error: null });
+    try {
+      const message = await this.#chat.postMessage(groupId, pending.content, clientMessageId);
+      if (this.#stopped) return;
+      this.#patchRoom(groupId, (room) => ({
+        messages: mergeMessages(room.messages, [message]),
+        pending: room.pending.filter((p) => p.client_message_id !== clientMessageId),
+      }));
+      this.#maybeMarkRead(groupId);
+    } catch (error) {
+      if (this.#stopped) return;
+      this.#updatePending(groupId, clientMessageId, {
+        status: 'failed',
+        error: describeError(error),
+        retryable: error instanceof ApiError ? error.retryable : true,
+      });
+    } finally {
+      this.#posting.delete(clientMessageId);
+    }
+  }
+
+  #confirmPending(groupId: string, messages: readonly Message[]): void {
+    const mine = new Set(
+      messages
+        .filter((m) => m.sender_id === this.user.id && m.client_message_id)
+        .map((m) => m.client_message_id),
+    );
+    if (mine.size === 0) return;
+    const room = this.room(groupId);
+    // Only drop those not being posted right now; the POST answer will settle those.
+    const pending = room.pending.filter(
+      (p) => !mine.has(p.client_message_id) || this.#posting.has(p.client_message_id),
+    );
+    if (pending.length !== room.pending.length) this.#patchRoom(groupId, { pending });
+  }
+
+  // ---- read marks ---------------------------------------------------------------------------------
+
+  markRead(groupId: string): void {
+    this.#setReadMark(groupId, newest(this.room(groupId).messages));
+  }
+
+  #maybeMarkRead(groupId: string): void {
+    if (this.state.activeGroupId === groupId && document.visibilityState === 'visible')
+      this.markRead(groupId);
+  }
+
+  #setReadMark(groupId: string, message: Ordered | undefined): void {
+    if (!message) return;
+    const current = this.state.readMarks[groupId];
+    if (current && compareMessages(message, current) <= 0) return;
+    const readMarks = {
+      ...this.state.readMarks,
+      [groupId]: { id: message.id, created_at: message.created_at },
+    };
+    this.setState({ readMarks });
+    saveReadMarks(this.user.id, readMarks);
+  }
+
+  readonly #onVisibility = (): void => {
+    const active = this.state.activeGroupId;
+    if (active) this.#maybeMarkRead(active);
+  };
+
+  readonly #onOnline = (): void => {
+    this.retryFailed();
+  };
+}
+
+/** Unread messages from others after my read mark; `more` when older unread ones are not loaded. */
+export function unreadCount(
+  state: ChatState,
+  groupId: string,
+  myId: string,
+): { count: number; more: boolean } {
+  const room = state.rooms[groupId];
+  if (!room) return { count: 0, more: false };
+  const mark = state.readMarks[groupId];
+  let count = 0;
+  for (const m of room.messages) {
+    if (m.sender_id !== myId && (!mark || compareMessages(m, mark) > 0)) count++;
+  }
+  const first = room.messages[0];
+  const more = count > 0 && room.hasOlder && !!mark && !!first && compareMessages(first, mark) > 0;
+  return { count, more };
+}
+
+export function displayName(people: Record<string, Person>, userId: string): string {
+  const person = people[userId];
+  return person?.display_name || person?.email || `User ${userId.slice(0, 8)}`;
+}
+
+function readMarksKey(userId: string): string {
+  return `groupchat.read.${userId}`;
+}
+
+function loadReadMarks(userId: string): Record<string, Ordered> {
+  try {
+    const raw = localStorage.getItem(readMarksKey(userId));
+    const parsed = raw ? (JSON.parse(raw) as unknown) : null;
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, Ordered>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function saveReadMarks(userId: string, marks: Record<string, Ordered>): void {
+  try {
+    localStorage.setItem(readMarksKey(userId), JSON.stringify(marks));
+  } catch {
+    // Storage full or disabled: unread markers just will not survive a reload.
+  }
+}
