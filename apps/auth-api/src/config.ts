@@ -80,6 +80,8 @@ export function loadAuthConfig(env: Env = process.env) {
       loginPerEmailPerMinute: read.int('RATE_LIMIT_LOGIN_PER_EMAIL', 10, { min: 1 }),
       tokenPerClientPerMinute: read.int('RATE_LIMIT_TOKEN_PER_CLIENT', 600, { min: 1 }),
       tokenPerIpPerMinute: read.int('RATE_LIMIT_TOKEN_PER_IP', 1200, { min: 1 }),
+      /** Argon2id client-secret checks per IP (unknown client, wrong or not yet verified secret). */
+      clientAuthPerIpPerMinute: read.int('RATE_LIMIT_CLIENT_AUTH_PER_IP', 60, { min: 1 }),
     },
     demo: {
       seed: read.bool('SEED_DEMO_DATA', databaseUrl === undefined),

@@ -1,8 +1,63 @@
 import type { HttpServer } from '@groupchat/service-kit';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import type { AuthCore } from '../core.ts';
+import type { AuthDB } from '../db/schema.ts';
+import { createClientRepository } from './repository.ts';
+import { registerClientRoutes } from './routes.ts';
+import { ClientService } from './service.ts';
+
+export type { Actor, ClientView, CreatedClient, RotatedSecret } from './service.ts';
+export { ClientService } from './service.ts';
+
+export function createClientService(deps: {
+  db: Kysely<AuthDB>;
+  logger: Logger;
+  now?: () => number;
+  exclusiveDatabase?: boolean;
+}): ClientService {
+  return new ClientService({
+    repository: createClientRepository(deps.db),
+    logger: deps.logger,
+    ...(deps.now ? { now: deps.now } : {}),
+    exclusiveDatabase: deps.exclusiveDatabase ?? false,
+  });
+}
+
+const services = new WeakMap<Kysely<AuthDB>, ClientService>();
+
+/**
+ * The one ClientService per database handle: the admin routes, the OAuth endpoints (client
+ * authentication) and boot-time configuration share it, and with it the caches. On PGlite the process
+ * owns the database, so client records are cached too (invalidated by our own writes).
+ */
+export function clientServiceFor(core: AuthCore): ClientService {
+  let service = services.get(core.db);
+  if (!service) {
+    service = createClientService({
+      db: core.db,
+      logger: core.logger,
+      now: core.now,
+      exclusiveDatabase: core.config.database.kind === 'pglite',
+    });
+    services.set(core.db, service);
+  }
+  return service;
+}
 
 /** Wires this context's repository, service and routes from the core. */
-export async function registerClientAdmin(_app: HttpServer, _core: AuthCore): Promise<void> {}
+export async function registerClientAdmin(app: HttpServer, core: AuthCore): Promise<void> {
+  registerClientRoutes(app, { service: clientServiceFor(core), principals: core.principals });
+}
 
 /** Creates (or updates the secret of) the clients declared in configuration, e.g. chat-api-service. */
-export async function ensureDeclaredClients(_core: AuthCore): Promise<void> {}
+export async function ensureDeclaredClients(core: AuthCore): Promise<void> {
+  const service = clientServiceFor(core);
+  await service.ensureDeclared(core.config.declaredClients);
+  const purged = await service.deleteExpiredSecrets();
+  if (purged > 0)
+    core.logger.info(
+      { event: 'oauth_client_secrets_purged', count: purged },
+      'expired client secrets purged',
+    );
+}

@@ -1,5 +1,41 @@
 import type { HttpServer } from '@groupchat/service-kit';
+import { clientServiceFor } from '../clients/index.ts';
 import type { AuthCore } from '../core.ts';
+import { RESOURCE_SERVERS } from '../tokens/claims.ts';
+import { TokenVerifier } from '../tokens/verifier.ts';
+import { authorizationServerMetadata } from './metadata.ts';
+import { OAuthRateLimits } from './rate-limits.ts';
+import { registerOAuthRoutes } from './routes.ts';
+import { OAuthService } from './service.ts';
 
 /** Wires this context's repository, service and routes from the core. */
-export async function registerOAuth(_app: HttpServer, _core: AuthCore): Promise<void> {}
+export async function registerOAuth(app: HttpServer, core: AuthCore): Promise<void> {
+  const { config } = core;
+  const service = new OAuthService({
+    clients: clientServiceFor(core),
+    issuer: core.tokenIssuer,
+    // auth-api's own verifier accepts only aud=auth-api; introspection and revocation are about every
+    // token we issue, whichever resource server it names.
+    verifier: new TokenVerifier({
+      keys: core.keys,
+      revocations: core.revocations,
+      issuer: config.issuer,
+      audience: RESOURCE_SERVERS,
+      now: core.now,
+    }),
+    revocations: core.revocations,
+    limits: new OAuthRateLimits(core.rateLimiter, {
+      tokenPerClientPerMinute: config.rateLimits.tokenPerClientPerMinute,
+      tokenPerIpPerMinute: config.rateLimits.tokenPerIpPerMinute,
+      slowVerificationsPerIpPerMinute: config.rateLimits.clientAuthPerIpPerMinute,
+    }),
+    logger: core.logger,
+    issuerUrl: config.issuer,
+  });
+  await registerOAuthRoutes(app, {
+    service,
+    keys: core.keys,
+    metadata: authorizationServerMetadata(config.issuer),
+    jwksMaxAgeSeconds: Math.min(300, config.keys.publishAheadSeconds),
+  });
+}

@@ -23,7 +23,7 @@ export class TokenVerifier {
   readonly #keys: KeyService;
   readonly #revocations: RevocationList;
   readonly #issuer: string;
-  readonly #audience: string;
+  readonly #audience: string | string[];
   readonly #imported = new Map<string, JoseKey>();
   readonly #verified = new Map<string, AccessTokenClaims>();
   readonly #now: () => number;
@@ -32,13 +32,14 @@ export class TokenVerifier {
     keys: KeyService;
     revocations: RevocationList;
     issuer: string;
-    audience: string;
+    /** The resource server(s) this verifier accepts tokens for: `aud` must name one of them. */
+    audience: string | readonly string[];
     now?: () => number;
   }) {
     this.#keys = options.keys;
     this.#revocations = options.revocations;
     this.#issuer = options.issuer;
-    this.#audience = options.audience;
+    this.#audience = typeof options.audience === 'string' ? options.audience : [...options.audience];
     this.#now = options.now ?? Date.now;
   }
 

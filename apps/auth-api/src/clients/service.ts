@@ -1,0 +1,400 @@
+import { problems, uuidv7 } from '@groupchat/service-kit';
+import type { Logger } from 'pino';
+import { type DeclaredClient, KNOWN_SCOPES } from '../config.ts';
+import { insufficientScope } from '../principal/errors.ts';
+import { isPlatformAdmin, type Principal } from '../principal/principal.ts';
+import { ClientRecordCache } from './record-cache.ts';
+import {
+  type ClientRecord,
+  type ClientRepository,
+  type ClientType,
+  type ClientWithSecrets,
+  isUniqueViolation,
+  type SecretVersion,
+} from './repository.ts';
+import {
+  generateClientSecret,
+  hashClientSecret,
+  MIN_SUPPLIED_SECRET_LENGTH,
+  VerifiedSecretCache,
+  verifyClientSecret,
+} from './secrets.ts';
+
+/** Grant types a client may be registered for: the token endpoint serves client_credentials only. */
+export const KNOWN_GRANT_TYPES = ['client_credentials'] as const;
+
+/** Unreserved URI characters only, so a client_id never needs encoding in Basic auth or a path. */
+export const CLIENT_ID_PATTERN = '^[A-Za-z0-9._~-]{3,128}$';
+const CLIENT_ID_REGEX = new RegExp(CLIENT_ID_PATTERN);
+
+/** Longest grace period for a rotated secret: 30 days. */
+export const MAX_GRACE_SECONDS = 30 * 24 * 3600;
+
+/**
+ * Who asks: a principal of the HTTP API (must be a platform admin), or the local operator (the CLI and
+ * boot-time configuration), who already holds the database credentials.
+ */
+export type Actor = Principal | { type: 'operator'; name: string };
+
+export interface NewClient {
+  clientId?: string | undefined;
+  clientName: string;
+  clientSecret?: string | undefined;
+  clientType: ClientType;
+  allowedScopes: string[];
+  grantTypes: string[];
+}
+
+export interface ClientView extends ClientRecord {
+  secrets: SecretVersion[];
+}
+
+export interface CreatedClient extends ClientView {
+  /** Returned once, at creation; only its Argon2id hash is stored. Null for public clients. */
+  clientSecret: string | null;
+}
+
+export interface RotatedSecret {
+  clientId: string;
+  clientSecret: string;
+  /** When the secrets it replaces stop working: now, or now + grace. */
+  previousSecretsExpireAt: Date;
+}
+
+export interface AuthenticateHooks {
+  /**
+   * Called before an Argon2id verification (a secret this process has not seen succeed yet, an
+   * unknown client, a wrong secret): the caller rate-limits that expensive path.
+   */
+  beforeSlowVerification?: () => Promise<void>;
+}
+
+const DUMMY_SECRET = 'not-a-real-client-secret-only-burns-the-same-time';
+
+/**
+ * The OAuth client registry: registration, reading, deletion, secret rotation, and client
+ * authentication for the token, introspection and revocation endpoints. Every public method that
+ * changes or reveals clients checks access first.
+ */
+export class ClientService {
+  readonly #repository: ClientRepository;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #cache = new VerifiedSecretCache();
+  readonly #records: ClientRecordCache | null;
+  #dummyHash: Promise<string> | null = null;
+
+  constructor(options: {
+    repository: ClientRepository;
+    logger: Logger;
+    now?: () => number;
+    /**
+     * This process is the only writer of the database (PGlite): client records may be cached in
+     * memory and invalidated by our own writes. Otherwise (PostgreSQL, several instances) every
+     * authentication reads the client from the database.
+     */
+    exclusiveDatabase?: boolean;
+  }) {
+    this.#repository = options.repository;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#records = options.exclusiveDatabase ? new ClientRecordCache() : null;
+  }
+
+  // ---------------------------------------------------------------- administration
+
+  async create(actor: Actor, input: NewClient): Promise<CreatedClient> {
+    this.assertAdmin(actor);
+    const clientId = input.clientId ?? uuidv7();
+    if (!CLIENT_ID_REGEX.test(clientId))
+      throw problems.badRequest(
+        'client_id must be 3 to 128 letters, digits, ".", "_", "~" or "-"',
+        'invalid_client_id',
+      );
+    const clientName = input.clientName.trim();
+    if (clientName.length === 0) throw problems.badRequest('client_name must not be empty', 'invalid_name');
+    const allowedScopes = this.#checkScopes(input.allowedScopes);
+    const grantTypes = this.#checkGrants(input.grantTypes);
+    let clientSecret: string | null = null;
+    if (input.clientType === 'public') {
+      if (input.clientSecret !== undefined)
+        throw problems.badRequest('a public client has no secret', 'public_client_secret');
+      if (grantTypes.includes('client_credentials'))
+        throw problems.badRequest(
+          'client_credentials is for confidential clients only (RFC 6749 §4.4)',
+          'public_client_grant',
+        );
+    } else {
+      if (input.clientSecret !== undefined && input.clientSecret.length < MIN_SUPPLIED_SECRET_LENGTH)
+        throw problems.badRequest(
+          `client_secret must be at least ${MIN_SUPPLIED_SECRET_LENGTH} characters; omit it to have one generated`,
+          'weak_client_secret',
+        );
+      clientSecret = input.clientSecret ?? generateClientSecret();
+    }
+    const now = new Date(this.#now());
+    const secretRow = clientSecret ? { id: uuidv7(), hash: await hashClientSecret(clientSecret) } : null;
+    let record: ClientRecord;
+    try {
+      record = await this.#repository.insert(
+        { clientId, clientName, clientType: input.clientType, allowedScopes, grantTypes },
+        secretRow,
+        now,
+      );
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw problems.conflict(`client_id "${clientId}" is already taken`, 'client_id_taken');
+      throw error;
+    }
+    this.#records?.invalidate();
+    // We hashed it a moment ago: this process need not pay Argon2id again to recognise it.
+    if (secretRow && clientSecret) this.#cache.remember(secretRow.id, this.#cache.digest(clientSecret));
+    this.#logger.info(
+      {
+        event: 'oauth_client_created',
+        client_id: clientId,
+        scopes: allowedScopes,
+        grant_types: grantTypes,
+        actor: describeActor(actor),
+      },
+      'OAuth client created',
+    );
+    return {
+      ...record,
+      secrets: secretRow ? [{ id: secretRow.id, createdAt: now, expiresAt: null }] : [],
+      clientSecret,
+    };
+  }
+
+  async list(actor: Actor): Promise<ClientRecord[]> {
+    this.assertAdmin(actor);
+    return this.#repository.list();
+  }
+
+  async get(actor: Actor, clientId: string): Promise<ClientView> {
+    this.assertAdmin(actor);
+    const record = await this.#repository.find(clientId);
+    if (!record) throw notFound(clientId);
+    return { ...record, secrets: await this.#repository.secretVersions(clientId, new Date(this.#now())) };
+  }
+
+  async delete(actor: Actor, clientId: string): Promise<void> {
+    this.assertAdmin(actor);
+    const deleted = await this.#repository.delete(clientId);
+    this.#records?.invalidate();
+    if (!deleted) throw notFound(clientId);
+    this.#logger.info(
+      { event: 'oauth_client_deleted', client_id: clientId, actor: describeActor(actor) },
+      'OAuth client deleted',
+    );
+  }
+
+  /**
+   * A new secret, returned once. The secrets it replaces stop working at once, or after
+   * `graceSeconds` so that every instance of the client can pick up the new one first.
+   */
+  async rotateSecret(actor: Actor, clientId: string, graceSeconds = 0): Promise<RotatedSecret> {
+    this.assertAdmin(actor);
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS)
+      throw problems.badRequest(
+        `grace_seconds must be an integer from 0 to ${MAX_GRACE_SECONDS}`,
+        'invalid_grace',
+      );
+    const record = await this.#repository.find(clientId);
+    if (!record) throw notFound(clientId);
+    if (record.clientType !== 'confidential')
+      throw problems.badRequest('a public client has no secret to rotate', 'public_client_secret');
+    const clientSecret = generateClientSecret();
+    const expireAt = await this.#replaceSecret(clientId, clientSecret, graceSeconds);
+    this.#logger.info(
+      {
+        event: 'oauth_client_secret_rotated',
+        client_id: clientId,
+        grace_seconds: graceSeconds,
+        previous_secrets_expire_at: expireAt.toISOString(),
+        actor: describeActor(actor),
+      },
+      'OAuth client secret rotated',
+    );
+    return { clientId, clientSecret, previousSecretsExpireAt: expireAt };
+  }
+
+  /**
+   * Creates or updates the clients declared in configuration (chat-api-service from
+   * SERVICE_CLIENT_SECRET). Idempotent across restarts and concurrent starts; configuration is the
+   * source of truth: name and scopes are set from it, and when the configured secret no longer matches
+   * the client's current secret, it replaces it at once.
+   */
+  async ensureDeclared(declared: readonly DeclaredClient[]): Promise<void> {
+    const actor: Actor = { type: 'operator', name: 'configuration' };
+    for (const client of declared) {
+      const fields = {
+        clientName: client.clientName,
+        clientType: 'confidential' as const,
+        allowedScopes: this.#checkScopes(client.scopes),
+        grantTypes: ['client_credentials'],
+      };
+      let existing = await this.#lookup(client.clientId);
+      if (!existing) {
+        try {
+          await this.create(actor, { clientId: client.clientId, clientSecret: client.secret, ...fields });
+          continue;
+        } catch (error) {
+          // Another instance created it between our read and our insert: update it like an existing one.
+          if ((error as { code?: string }).code !== 'client_id_taken') throw error;
+          existing = await this.#lookup(client.clientId);
+          if (!existing) continue;
+        }
+      }
+      if (
+        existing.clientName !== fields.clientName ||
+        existing.clientType !== 'confidential' ||
+        !sameSet(existing.allowedScopes, fields.allowedScopes) ||
+        !sameSet(existing.grantTypes, fields.grantTypes)
+      ) {
+        await this.#repository.update(client.clientId, fields, new Date(this.#now()));
+        this.#records?.invalidate();
+        this.#logger.info(
+          { event: 'oauth_client_updated', client_id: client.clientId, scopes: fields.allowedScopes },
+          'declared OAuth client updated from configuration',
+        );
+      }
+      const digest = this.#cache.digest(client.secret);
+      let current = false;
+      for (const secret of existing.secrets) {
+        if (secret.expiresAt !== null) continue;
+        if (await this.#cache.verify(secret.id, secret.hash, client.secret, digest)) current = true;
+      }
+      if (!current) {
+        await this.#replaceSecret(client.clientId, client.secret, 0);
+        this.#logger.info(
+          { event: 'oauth_client_secret_replaced', client_id: client.clientId },
+          'declared OAuth client secret replaced from configuration',
+        );
+      }
+    }
+  }
+
+  async deleteExpiredSecrets(): Promise<number> {
+    const purged = await this.#repository.deleteExpiredSecrets(new Date(this.#now()));
+    this.#records?.invalidate();
+    return purged;
+  }
+
+  // ---------------------------------------------------------------- authentication
+
+  /**
+   * The client when `secret` is one of its current secrets, else null. On PostgreSQL the client and its
+   * secret rows are read from the database on every call (one indexed query), so a deletion or
+   * rotation on any instance takes effect at once; on PGlite (this process is the only writer) they come
+   * from memory, invalidated by our own writes. The Argon2id verification is paid once per (secret row,
+   * presented value) per process; after that a success costs one HMAC and a constant-time comparison.
+   */
+  async authenticate(
+    clientId: string,
+    secret: string,
+    hooks: AuthenticateHooks = {},
+  ): Promise<ClientRecord | null> {
+    const found = await this.#lookup(clientId);
+    const digest = this.#cache.digest(secret);
+    if (found && found.clientType === 'confidential') {
+      for (const row of found.secrets) if (this.#cache.matches(row.id, digest)) return stripSecrets(found);
+    }
+    await hooks.beforeSlowVerification?.();
+    if (found?.clientType !== 'confidential' || found.secrets.length === 0) {
+      // Same work as a wrong secret, so timing does not tell which client ids exist.
+      await this.#burn(secret);
+      return null;
+    }
+    for (const row of found.secrets) {
+      if (await this.#cache.verify(row.id, row.hash, secret, digest)) return stripSecrets(found);
+    }
+    return null;
+  }
+
+  /** For introspection: whether the client still exists (no access check: it reveals nothing). */
+  async exists(clientId: string): Promise<boolean> {
+    return (await this.#lookup(clientId)) !== undefined;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** The client with the secrets valid now: from the database, or the exclusive-database cache. */
+  async #lookup(clientId: string): Promise<ClientWithSecrets | undefined> {
+    const load = () => this.#repository.findWithSecrets(clientId);
+    const record = this.#records ? await this.#records.get(clientId, load) : await load();
+    if (!record) return undefined;
+    const now = this.#now();
+    return {
+      ...record,
+      secrets: record.secrets.filter(
+        (secret) => secret.expiresAt === null || secret.expiresAt.getTime() > now,
+      ),
+    };
+  }
+
+  async #replaceSecret(clientId: string, clientSecret: string, graceSeconds: number): Promise<Date> {
+    const nowMs = this.#now();
+    const expireAt = new Date(nowMs + graceSeconds * 1000);
+    const row = { id: uuidv7(), hash: await hashClientSecret(clientSecret) };
+    const done = await this.#repository.addSecretAndExpireOthers(clientId, row, new Date(nowMs), expireAt);
+    this.#records?.invalidate();
+    if (!done) throw notFound(clientId);
+    this.#cache.remember(row.id, this.#cache.digest(clientSecret));
+    return expireAt;
+  }
+
+  async #burn(secret: string): Promise<void> {
+    this.#dummyHash ??= hashClientSecret(DUMMY_SECRET);
+    await verifyClientSecret(await this.#dummyHash, secret);
+  }
+
+  /** Platform admins (and the local operator) only; a client token without admin:clients gets 403 insufficient_scope. */
+  assertAdmin(actor: Actor): void {
+    if (actor.type === 'operator') return;
+    if (isPlatformAdmin(actor)) return;
+    if (actor.type === 'service') throw insufficientScope('admin:clients');
+    throw problems.forbidden('managing OAuth clients needs a platform administrator', 'not_platform_admin');
+  }
+
+  #checkScopes(scopes: readonly string[]): string[] {
+    const unknown = scopes.filter((scope) => !(KNOWN_SCOPES as readonly string[]).includes(scope));
+    if (unknown.length > 0)
+      throw problems.badRequest(`unknown scope(s): ${unknown.join(', ')}`, 'unknown_scope');
+    return [...new Set(scopes)];
+  }
+
+  #checkGrants(grants: readonly string[]): string[] {
+    const unknown = grants.filter((grant) => !(KNOWN_GRANT_TYPES as readonly string[]).includes(grant));
+    if (unknown.length > 0)
+      throw problems.badRequest(
+        `unsupported grant type(s): ${unknown.join(', ')}; supported: ${KNOWN_GRANT_TYPES.join(', ')}`,
+        'unsupported_grant_type',
+      );
+    return [...new Set(grants)];
+  }
+}
+
+function stripSecrets(client: ClientRecord & { secrets?: unknown }): ClientRecord {
+  const { secrets: _secrets, ...record } = client;
+  return record;
+}
+
+function notFound(clientId: string) {
+  return problems.notFound(`no OAuth client "${clientId}"`, 'client_not_found');
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item) => b.includes(item));
+}
+
+function describeActor(actor: Actor): string {
+  switch (actor.type) {
+    case 'operator':
+      return `operator:${actor.name}`;
+    case 'service':
+      return `client:${actor.clientId}`;
+    default:
+      return `user:${actor.userId}`;
+  }
+}

@@ -1,0 +1,143 @@
+import { type Static, Type } from 'typebox';
+
+/**
+ * Schemas of the OAuth 2.0 endpoints: validation, TypeScript types and OpenAPI from one place. Bodies
+ * of /oauth/* are application/x-www-form-urlencoded; parameters are declared optional here and their
+ * presence is checked in code, so that a missing one gets the precise RFC 6749 error (e.g.
+ * `invalid_request: missing required parameter "grant_type"`) rather than a generic validation message.
+ * Unknown parameters are ignored (RFC 6749 §3.2).
+ */
+
+const clientAuthProperties = {
+  client_id: Type.Optional(
+    Type.String({ maxLength: 128, description: 'client_secret_post (or alongside Basic, the same id)' }),
+  ),
+  client_secret: Type.Optional(
+    Type.String({ maxLength: 512, description: 'client_secret_post; never together with Basic' }),
+  ),
+};
+
+export const TokenRequest = Type.Object({
+  grant_type: Type.Optional(Type.String({ maxLength: 100, description: 'must be client_credentials' })),
+  scope: Type.Optional(
+    Type.String({
+      maxLength: 1000,
+      description:
+        'space-separated subset of the client allowed scopes; absent (or empty): all of them (RFC 6749 §3.3)',
+    }),
+  ),
+  resource: Type.Optional(
+    Type.Array(Type.String({ maxLength: 2000 }), {
+      maxItems: 10,
+      description:
+        'RFC 8707 resource indicator naming the audience: auth-api (default; also the issuer URL) or chat-api. ' +
+        'One resource per request; anything else is invalid_target',
+    }),
+  ),
+  ...clientAuthProperties,
+});
+export type TokenRequest = Static<typeof TokenRequest>;
+
+export const TokenResponse = Type.Object(
+  {
+    access_token: Type.String({ description: 'RFC 9068 JWT (typ at+jwt, ES256)' }),
+    token_type: Type.Literal('Bearer'),
+    expires_in: Type.Integer({ description: 'seconds' }),
+    scope: Type.String({ description: 'the granted scopes, space-separated' }),
+  },
+  { description: 'sent with Cache-Control: no-store and Pragma: no-cache' },
+);
+export type TokenResponse = Static<typeof TokenResponse>;
+
+export const IntrospectionRequest = Type.Object({
+  token: Type.Optional(Type.String({ maxLength: 8192, description: 'the access token to introspect' })),
+  token_type_hint: Type.Optional(
+    Type.String({ maxLength: 100, description: 'accepted and ignored: every token here is an access token' }),
+  ),
+  ...clientAuthProperties,
+});
+export type IntrospectionRequest = Static<typeof IntrospectionRequest>;
+
+export const IntrospectionResponse = Type.Object(
+  {
+    active: Type.Boolean(),
+    scope: Type.Optional(Type.String()),
+    client_id: Type.Optional(Type.String()),
+    sub: Type.Optional(Type.String()),
+    aud: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+    iss: Type.Optional(Type.String()),
+    exp: Type.Optional(Type.Integer()),
+    iat: Type.Optional(Type.Integer()),
+    jti: Type.Optional(Type.String()),
+    token_type: Type.Optional(Type.Literal('Bearer')),
+    org_id: Type.Optional(Type.String({ description: 'user tokens only' })),
+  },
+  {
+    description:
+      'RFC 7662. `{"active":false}` and nothing else for a token that is not valid here: malformed, ' +
+      'expired, revoked, not signed by us, or issued to a client that has since been deleted',
+  },
+);
+export type IntrospectionResponse = Static<typeof IntrospectionResponse>;
+
+export const RevocationRequest = Type.Object({
+  token: Type.Optional(Type.String({ maxLength: 8192, description: 'the access token to revoke' })),
+  token_type_hint: Type.Optional(Type.String({ maxLength: 100, description: 'accepted and ignored' })),
+  ...clientAuthProperties,
+});
+export type RevocationRequest = Static<typeof RevocationRequest>;
+
+export const oauthErrorBody = (description: string) =>
+  Type.Object(
+    {
+      error: Type.String({
+        description:
+          'invalid_request, invalid_client, unauthorized_client, unsupported_grant_type, invalid_scope, ' +
+          'invalid_target, slow_down (429, with Retry-After), temporarily_unavailable, server_error',
+      }),
+      error_description: Type.String(),
+    },
+    { description },
+  );
+
+export const AuthorizationServerMetadata = Type.Object(
+  {
+    issuer: Type.String(),
+    token_endpoint: Type.String(),
+    introspection_endpoint: Type.String(),
+    revocation_endpoint: Type.String(),
+    jwks_uri: Type.String(),
+    grant_types_supported: Type.Array(Type.String()),
+    response_types_supported: Type.Array(Type.String(), {
+      description: 'empty: there is no authorization endpoint',
+    }),
+    token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    scopes_supported: Type.Array(Type.String()),
+    service_documentation: Type.String(),
+  },
+  { description: 'RFC 8414 authorization server metadata' },
+);
+export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetadata>;
+
+export const JwksResponse = Type.Object(
+  {
+    keys: Type.Array(
+      Type.Object({
+        kty: Type.String(),
+        crv: Type.String(),
+        x: Type.String(),
+        y: Type.String(),
+        kid: Type.String(),
+        alg: Type.String(),
+        use: Type.String(),
+      }),
+    ),
+  },
+  {
+    description:
+      'RFC 7517 public signing keys: the key that signs now, the next one before it signs, and ' +
+      'superseded ones until their last token has expired',
+  },
+);

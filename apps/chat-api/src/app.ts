@@ -1,0 +1,228 @@
+import websocket from '@fastify/websocket';
+import {
+  createHttpServer,
+  type Database,
+  type EventBus,
+  type HttpServer,
+  uuidv7,
+} from '@groupchat/service-kit';
+import type { Logger } from 'pino';
+import { Counter, Gauge } from 'prom-client';
+import { Agent, type Dispatcher } from 'undici';
+import { RevocationList } from './auth/revocations.ts';
+import { UserTokenVerifier } from './auth/user-token-verifier.ts';
+import type { ChatConfig } from './config.ts';
+import type { ChatDB } from './db/schema.ts';
+import { GroupService } from './groups/group-service.ts';
+import { LiveHub } from './live/hub.ts';
+import { CloseCodes } from './live/protocol.ts';
+import { liveRoutes } from './live/ws-routes.ts';
+import { MessageRepository } from './messages/repository.ts';
+import { messageRoutes } from './messages/routes.ts';
+import { MessageService } from './messages/service.ts';
+import { AuthApiClient } from './service-auth/auth-api-client.ts';
+import { ServiceTokenManager } from './service-auth/token-manager.ts';
+
+export { type ChatConfig, loadChatConfig } from './config.ts';
+
+export interface ChatApiDeps {
+  config: ChatConfig;
+  logger: Logger;
+  /** Migrated chat database (messages). Owned by the caller. */
+  database: Database<ChatDB>;
+  /** Membership and revocation events from auth-api; fan-out between chat-api instances. Owned by the caller. */
+  bus: EventBus;
+  /** HTTP client pool for auth-api; one with keep-alive is created (and closed) when absent. */
+  dispatcher?: Dispatcher;
+  /** Distinguishes this instance on the bus. */
+  instanceId?: string;
+}
+
+export interface ChatApi {
+  app: HttpServer;
+  tokens: ServiceTokenManager;
+  groups: GroupService;
+  verifier: UserTokenVerifier;
+  revocations: RevocationList;
+  hub: LiveHub;
+  /** Stops the HTTP server and everything buildApp started (not the database or bus it was given). */
+  close(): Promise<void>;
+}
+
+/** Wires chat-api from explicit dependencies: no globals, nothing started behind the caller's back. */
+export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
+  const { config, logger, database, bus } = deps;
+  const ownDispatcher = deps.dispatcher === undefined;
+  // Keep-alive connections to auth-api: the token endpoint, group lookups and JWKS share them.
+  const dispatcher =
+    deps.dispatcher ??
+    new Agent({ keepAliveTimeout: 30_000, connections: 32, connect: { timeout: config.authApi.timeoutMs } });
+
+  const tokens = new ServiceTokenManager({
+    tokenUrl: config.service.tokenUrl,
+    clientId: config.service.clientId,
+    clientSecret: config.service.clientSecret,
+    scope: config.service.scope,
+    dispatcher,
+    logger: logger.child({ component: 'service-token' }),
+    timeoutMs: config.authApi.timeoutMs,
+  });
+
+  let exchanges: Counter<'endpoint' | 'outcome'> | null = null;
+  const authApi = new AuthApiClient({
+    baseUrl: config.authApi.url,
+    dispatcher,
+    tokens,
+    logger: logger.child({ component: 'auth-api-client' }),
+    timeoutMs: config.authApi.timeoutMs,
+    onExchange: (endpoint, outcome) => exchanges?.inc({ endpoint, outcome }),
+  });
+
+  const groups = new GroupService({
+    client: authApi,
+    bus,
+    logger: logger.child({ component: 'groups' }),
+    ttlMs: config.membership.ttlMs,
+    maxGroups: config.membership.maxGroups,
+    recheckMs: config.membership.recheckMs,
+  });
+
+  const revocations = new RevocationList({ bus, logger: logger.child({ component: 'revocations' }) });
+  const verifier = new UserTokenVerifier({
+    jwksUrl: config.authApi.jwksUrl,
+    issuer: config.authApi.issuer,
+    audience: config.authApi.audience,
+    clockToleranceSeconds: config.authApi.clockToleranceSeconds,
+    dispatcher,
+    revocations,
+    logger: logger.child({ component: 'token-verifier' }),
+    timeoutMs: config.authApi.timeoutMs,
+  });
+
+  const repo = new MessageRepository(database.db);
+  const hub = new LiveHub({
+    repo,
+    bus,
+    logger: logger.child({ component: 'live' }),
+    instanceId: deps.instanceId ?? uuidv7(),
+    resumeMaxGap: config.ws.resumeMaxGap,
+    maxBufferedBytes: config.ws.maxBufferedBytes,
+  });
+  const messages = new MessageService({
+    repo,
+    groups,
+    logger: logger.child({ component: 'messages' }),
+    onStored: (message) => hub.announce(message),
+  });
+
+  groups.onAccessLost(({ groupId, userId, status }) => hub.accessLost(groupId, userId, status));
+  revocations.onRevoked((revoked) => {
+    const closed =
+      revoked.jti !== undefined
+        ? hub.disconnect((user) => user.tokenId === revoked.jti, CloseCodes.unauthorized, 'token revoked')
+        : hub.disconnect((user) => user.sessionId === revoked.sid, CloseCodes.unauthorized, 'session ended');
+    if (closed > 0)
+      logger.info(
+        { event: 'live_connections_revoked', count: closed },
+        'closed connections of a revoked token or session',
+      );
+  });
+
+  await groups.start();
+  await revocations.start();
+  await hub.start();
+
+  const app = await createHttpServer({
+    serviceName: 'chat-api',
+    description:
+      'Group messages for the members of a group, by REST and WebSocket. Users authenticate with the access token from auth-api login (Authorization: Bearer). A client-credentials (service) token is not a user and is refused with 401.',
+    logger,
+    readinessChecks: {
+      database: () => database.ping(),
+      service_token: async () => {
+        await tokens.getToken();
+      },
+      auth_api: async () => {
+        // Reachable, and accepting our token: what every uncached membership check needs.
+        const { status } = await authApi.get('/api/auth/me', 'me');
+        if (status !== 200) throw new Error(`GET /api/auth/me answered ${status}`);
+      },
+      signing_keys: () => verifier.checkKeys(),
+      ...(bus.kind === 'redis'
+        ? {
+            bus: async () => {
+              if (!bus.healthy()) throw new Error('redis not connected');
+            },
+          }
+        : {}),
+    },
+    openapi: {
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'User access token (RFC 9068) from auth-api POST /api/auth/login; aud must include chat-api',
+        },
+      },
+      tags: [
+        { name: 'messages', description: 'Group messages (REST)' },
+        { name: 'live', description: 'Live delivery (WebSocket)' },
+        { name: 'operations', description: 'Health, readiness, metrics' },
+      ],
+    },
+  });
+
+  exchanges = new Counter({
+    name: 'chat_auth_api_requests_total',
+    help: 'HTTP exchanges with auth-api group/member endpoints by endpoint and status (or error)',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers: [app.metrics],
+  });
+  new Gauge({
+    name: 'chat_ws_connections',
+    help: 'Authenticated WebSocket connections on this instance',
+    registers: [app.metrics],
+    collect() {
+      this.set(hub.connectionCount);
+    },
+  });
+  new Gauge({
+    name: 'chat_service_token_requests',
+    help: 'Requests made to the token endpoint since start',
+    registers: [app.metrics],
+    collect() {
+      this.set(tokens.requestCount);
+    },
+  });
+
+  await app.register(websocket, {
+    options: { maxPayload: config.ws.maxPayloadBytes },
+    // On shutdown, tell clients it is a restart (1001), not an error: they reconnect and resume.
+    preClose(done) {
+      for (const client of this.websocketServer.clients)
+        client.close(CloseCodes.goingAway, 'server shutting down');
+      this.websocketServer.close();
+      done();
+    },
+  });
+  await messageRoutes(app, { service: messages, verifier });
+  await liveRoutes(app, {
+    hub,
+    groups,
+    verifier,
+    config: config.ws,
+    clockToleranceSeconds: config.authApi.clockToleranceSeconds,
+    logger: logger.child({ component: 'live' }),
+  });
+
+  app.addHook('onClose', async () => {
+    hub.stop();
+    groups.stop();
+    revocations.stop();
+    if (ownDispatcher) await dispatcher.close();
+  });
+
+  return { app, tokens, groups, verifier, revocations, hub, close: () => app.close() };
+}

@@ -1,0 +1,79 @@
+import { type HttpProblem, problems } from '@groupchat/service-kit';
+import type { FastifyRequest } from 'fastify';
+import {
+  InvalidTokenError,
+  SigningKeysUnavailableError,
+  type UserPrincipal,
+  type UserTokenVerifier,
+} from './user-token-verifier.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the user-authentication hook on chat routes. */
+    chatUser: UserPrincipal | null;
+  }
+}
+
+const REALM = 'Bearer realm="chat-api"';
+
+/** RFC 6750 §3: no credentials → just the challenge; bad credentials → error="invalid_token". */
+export function unauthenticated(): HttpProblem {
+  return problems.unauthorized(
+    'a user access token is required (Authorization: Bearer …)',
+    { 'www-authenticate': REALM },
+    'unauthenticated',
+  );
+}
+
+export function invalidToken(reason: string): HttpProblem {
+  // error_description is a quoted-string: keep it to safe characters.
+  const description = reason.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, ' ');
+  return problems.unauthorized(
+    `invalid access token: ${reason}`,
+    { 'www-authenticate': `${REALM}, error="invalid_token", error_description="${description}"` },
+    'invalid_token',
+  );
+}
+
+/** Extracts the bearer token, or null when the request carries none (or another scheme). */
+export function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer[ \t]+(\S*)[ \t]*$/i.exec(header);
+  if (!match) return null;
+  return match[1] ?? '';
+}
+
+/** Verifies a token and maps failures to the problems clients see (401, or 503 without keys). */
+export async function authenticateToken(verifier: UserTokenVerifier, token: string): Promise<UserPrincipal> {
+  if (token === '') throw invalidToken('empty token');
+  try {
+    return await verifier.verify(token);
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw invalidToken(error.message);
+    if (error instanceof SigningKeysUnavailableError) {
+      throw problems.unavailable(
+        'tokens cannot be verified right now (auth-api keys unavailable); retry shortly',
+        'auth_keys_unavailable',
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * onRequest hook for the chat REST routes: authentication comes before validation, so a caller
+ * without credentials learns nothing about which inputs would be valid.
+ */
+export function userAuthHook(verifier: UserTokenVerifier) {
+  return async function authenticate(request: FastifyRequest): Promise<void> {
+    const token = bearerToken(request);
+    if (token === null) throw unauthenticated();
+    request.chatUser = await authenticateToken(verifier, token);
+  };
+}
+
+export function requireUser(request: FastifyRequest): UserPrincipal {
+  if (!request.chatUser) throw unauthenticated();
+  return request.chatUser;
+}

@@ -1,0 +1,213 @@
+import { isUuid } from '@groupchat/service-kit';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  errors,
+  type FetchImplementation,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
+import type { Logger } from 'pino';
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
+import type { RevocationList } from './revocations.ts';
+
+/** The person behind a request, from a verified user access token. */
+export interface UserPrincipal {
+  userId: string;
+  orgId: string;
+  /** The auth-api login session the token was minted for (`sid`); ending it kills the token. */
+  sessionId: string | null;
+  /** `jti`: revocation of this very token. */
+  tokenId: string;
+  /** `exp` in milliseconds. */
+  expiresAt: number;
+}
+
+/** The token is not acceptable here: 401 with `error="invalid_token"`. */
+export class InvalidTokenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InvalidTokenError';
+  }
+}
+
+/** auth-api's keys were never fetched and cannot be fetched now: 503, not the caller's fault. */
+export class SigningKeysUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SigningKeysUnavailableError';
+  }
+}
+
+export interface UserTokenVerifierOptions {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  clockToleranceSeconds: number;
+  dispatcher: Dispatcher;
+  revocations: RevocationList;
+  logger: Logger;
+  timeoutMs: number;
+  /** A kid not in the cached JWKS triggers a refetch at most this often (jose's cooldown). */
+  cooldownMs?: number;
+  /** The cached JWKS is refetched once this old (on the next verification). */
+  cacheMaxAgeMs?: number;
+  now?: () => number;
+}
+
+// Asymmetric only: an HS* token "signed" with the public key as an HMAC secret is never accepted.
+const ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+];
+const MAX_TOKEN_LENGTH = 8 * 1024;
+
+/**
+ * Verifies RFC 9068 user access tokens locally against auth-api's JWKS: no call per request.
+ *
+ * The JWKS is fetched once, cached (jose), refetched when a token names a kid we do not know (key
+ * rotation: auth-api publishes new keys ahead of use), and refreshed when old. If auth-api is down
+ * when a refresh is due, the keys we already have keep verifying: a key does not become wrong because
+ * its publisher is unreachable.
+ */
+export class UserTokenVerifier {
+  readonly #options: UserTokenVerifierOptions;
+  readonly #now: () => number;
+  readonly #remote: ReturnType<typeof createRemoteJWKSet>;
+  #fetchFailedAt = 0;
+  #staleKeys: JWTVerifyGetKey | null = null;
+  #fetches = 0;
+
+  constructor(options: UserTokenVerifierOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    const fetchJwks: FetchImplementation = async (url, init) => {
+      this.#fetches += 1;
+      try {
+        const response = await undiciFetch(url, { ...init, dispatcher: options.dispatcher } as Parameters<
+          typeof undiciFetch
+        >[1]);
+        if (response.status === 200) {
+          this.#fetchFailedAt = 0;
+          this.#staleKeys = null;
+        } else this.#fetchFailedAt = this.#now();
+        return response as unknown as Response;
+      } catch (error) {
+        this.#fetchFailedAt = this.#now();
+        throw error;
+      }
+    };
+    this.#remote = createRemoteJWKSet(new URL(options.jwksUrl), {
+      timeoutDuration: options.timeoutMs,
+      cooldownDuration: options.cooldownMs ?? 30_000,
+      cacheMaxAge: options.cacheMaxAgeMs ?? 10 * 60_000,
+      [customFetch]: fetchJwks,
+    });
+  }
+
+  /** JWKS requests made so far (tests and metrics). */
+  get jwksFetches(): number {
+    return this.#fetches;
+  }
+
+  /** For /ready: the keys are cached, or can be fetched now. */
+  async checkKeys(): Promise<void> {
+    if (this.#remote.jwks() && this.#remote.fresh) return;
+    await this.#remote.reload();
+  }
+
+  async verify(token: string): Promise<UserPrincipal> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError('token too long');
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.#getKey, {
+        issuer: this.#options.issuer,
+        audience: this.#options.audience,
+        typ: 'at+jwt',
+        algorithms: ALGORITHMS,
+        clockTolerance: this.#options.clockToleranceSeconds,
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'jti'],
+        currentDate: new Date(this.#now()),
+      }));
+    } catch (error) {
+      if (error instanceof SigningKeysUnavailableError) throw error;
+      throw new InvalidTokenError(describe(error), { cause: error });
+    }
+    const { sub, org_id: orgId, jti, sid, exp, client_id: clientId } = payload;
+    // A client-credentials token (sub = client_id, no org_id) authenticates a service, not a person;
+    // chat-api's APIs are for people.
+    if (typeof orgId !== 'string' || (typeof clientId === 'string' && clientId === sub)) {
+      throw new InvalidTokenError('not a user access token');
+    }
+    // Ids end up in uuid columns and in bus payloads: anything else is not one of auth-api's tokens.
+    if (!isUuid(sub) || !isUuid(orgId)) throw new InvalidTokenError('malformed subject or organization');
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)
+      throw new InvalidTokenError('malformed jti');
+    if (sid !== undefined && typeof sid !== 'string') throw new InvalidTokenError('malformed sid');
+    const sessionId = typeof sid === 'string' ? sid : null;
+    if (this.#options.revocations.isRevoked(jti, sessionId)) throw new InvalidTokenError('token revoked');
+    return {
+      userId: sub,
+      orgId,
+      sessionId,
+      tokenId: jti,
+      expiresAt: (exp as number) * 1000,
+    };
+  }
+
+  readonly #getKey: JWTVerifyGetKey = async (header, token) => {
+    // While the JWKS endpoint is failing, use the keys we have rather than wait for another failure
+    // on every request.
+    if (this.#fetchFailedAt !== 0 && this.#now() - this.#fetchFailedAt < 5_000) {
+      const stale = this.#stale();
+      if (stale) return stale(header, token);
+    }
+    try {
+      return await this.#remote(header, token);
+    } catch (error) {
+      if (!isFetchFailure(error)) throw error;
+      const stale = this.#stale();
+      if (stale) return stale(header, token);
+      this.#options.logger.warn(
+        { event: 'jwks_unavailable', error: (error as Error).message },
+        'auth-api JWKS unavailable',
+      );
+      throw new SigningKeysUnavailableError("auth-api's signing keys cannot be fetched", { cause: error });
+    }
+  };
+
+  #stale(): JWTVerifyGetKey | null {
+    if (this.#staleKeys) return this.#staleKeys;
+    const jwks = this.#remote.jwks();
+    if (!jwks) return null;
+    this.#staleKeys = createLocalJWKSet(jwks);
+    return this.#staleKeys;
+  }
+}
+
+function isFetchFailure(error: unknown): boolean {
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys)
+    return false;
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return true;
+  // jose reports a non-200 or unparsable JWKS response with the base class; transport errors are not JOSE's.
+  return !(error instanceof errors.JOSEError) || (error as errors.JOSEError).code === 'ERR_JOSE_GENERIC';
+}
+
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `claim check failed: ${error.claim}`;
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'unknown signing key';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
+  return 'malformed token';
+}

@@ -1,0 +1,81 @@
+import {
+  createBus,
+  createLogger,
+  type Database,
+  type Env,
+  type EventBus,
+  migrateToLatest,
+  openDatabase,
+} from '@groupchat/service-kit';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { buildApp, type ChatApi } from './app.ts';
+import { type ChatConfig, loadChatConfig } from './config.ts';
+import { migrations } from './db/migrations.ts';
+import type { ChatDB } from './db/schema.ts';
+
+export interface RunningChatApi extends ChatApi {
+  /** Base URL, e.g. http://127.0.0.1:8001. */
+  url: string;
+  config: ChatConfig;
+  database: Database<ChatDB>;
+  bus: EventBus;
+}
+
+export interface StartOverrides {
+  /** Share a bus (e.g. a MemoryBus with auth-api in one process); not closed by close(). */
+  bus?: EventBus;
+  logger?: Logger;
+  dispatcher?: Dispatcher;
+  /** Use this database target instead of the configured one (tests). */
+  database?: Database<ChatDB>;
+  instanceId?: string;
+}
+
+/**
+ * Parses `env`, opens and migrates the database, builds and starts listening. For main.ts and for
+ * running the platform in one process: pass auth-api's MemoryBus as `overrides.bus`.
+ */
+export async function startChatApi(env: Env, overrides: StartOverrides = {}): Promise<RunningChatApi> {
+  const config = loadChatConfig(env);
+  const logger = overrides.logger ?? createLogger('chat-api', config.logLevel);
+  const database = overrides.database ?? (await openDatabase<ChatDB>(config.database));
+  const ownBus = overrides.bus === undefined;
+  const bus =
+    overrides.bus ??
+    createBus(config.redisUrl, {
+      onError: (error) => logger.warn({ err: error, event: 'bus_error' }, 'bus error'),
+    });
+  try {
+    const applied = await migrateToLatest(database.db, migrations);
+    if (applied.length > 0)
+      logger.info({ event: 'migrations_applied', migrations: applied }, 'database migrated');
+    const chat = await buildApp({
+      config,
+      logger,
+      database,
+      bus,
+      ...(overrides.dispatcher ? { dispatcher: overrides.dispatcher } : {}),
+      ...(overrides.instanceId ? { instanceId: overrides.instanceId } : {}),
+    });
+    const address = await chat.app.listen({ port: config.port, host: config.host });
+    const url = address.replace('[::1]', 'localhost');
+    logger.info({ event: 'chat_api_listening', url }, 'chat-api listening');
+    return {
+      ...chat,
+      url,
+      config,
+      database,
+      bus,
+      close: async () => {
+        await chat.close();
+        if (ownBus) await bus.close();
+        if (!overrides.database) await database.close();
+      },
+    };
+  } catch (error) {
+    if (ownBus) await bus.close();
+    if (!overrides.database) await database.close();
+    throw error;
+  }
+}

@@ -1,0 +1,73 @@
+import { type Env, EnvReader } from '@groupchat/service-kit';
+
+export type ChatConfig = ReturnType<typeof loadChatConfig>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function withoutTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/**
+ * Parsed once at boot; every bad variable is reported together, by name. The seed's names
+ * (AUTH_API_URL, SERVICE_CLIENT_ID, SERVICE_CLIENT_SECRET, SERVICE_TOKEN_URL, SERVICE_SCOPE) are kept.
+ */
+export function loadChatConfig(env: Env = process.env) {
+  const read = new EnvReader(env);
+  const authApiUrl = withoutTrailingSlash(read.url('AUTH_API_URL', 'http://127.0.0.1:8000'));
+  const databaseUrl = read.url('DATABASE_URL');
+  const secret = read.required('SERVICE_CLIENT_SECRET');
+
+  const config = {
+    port: read.int('PORT', 8001, { min: 0, max: 65_535 }),
+    host: read.string('HOST', '127.0.0.1'),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    database: databaseUrl
+      ? ({
+          kind: 'postgres',
+          url: databaseUrl,
+          poolSize: read.int('DATABASE_POOL_SIZE', 10, { min: 1, max: 200 }),
+        } as const)
+      : ({ kind: 'pglite', dataDir: read.string('DATA_DIR', './data/chat') } as const),
+    redisUrl: read.url('REDIS_URL'),
+    authApi: {
+      /** Base URL chat-api calls (groups, members); may differ from the issuer behind a proxy. */
+      url: authApiUrl,
+      /** `iss` every user token must carry, byte for byte. */
+      issuer: withoutTrailingSlash(read.url('AUTH_ISSUER', authApiUrl)),
+      jwksUrl: read.url('AUTH_JWKS_URL', `${authApiUrl}/.well-known/jwks.json`),
+      /** The resource-server name that user tokens must list in `aud`. */
+      audience: read.string('AUTH_AUDIENCE', 'chat-api'),
+      /** Per request to auth-api (connect + headers + body). */
+      timeoutMs: read.int('AUTH_API_TIMEOUT_MS', 3_000, { min: 100, max: 60_000 }),
+      /** Allowed clock difference between auth-api and us when checking `exp`/`iat`. */
+      clockToleranceSeconds: read.int('AUTH_CLOCK_TOLERANCE_SECONDS', 5, { min: 0, max: 300 }),
+    },
+    service: {
+      clientId: read.string('SERVICE_CLIENT_ID', 'chat-api-service'),
+      clientSecret: secret,
+      tokenUrl: read.url('SERVICE_TOKEN_URL', `${authApiUrl}/oauth/token`),
+      scope: read.string('SERVICE_SCOPE', 'groups:read members:read'),
+    },
+    membership: {
+      /** Staleness bound of a cached group: older entries are served while a background reload runs. */
+      ttlMs: read.int('MEMBERSHIP_CACHE_TTL_SECONDS', 60, { min: 1, max: 3_600 }) * 1000,
+      maxGroups: read.int('MEMBERSHIP_CACHE_MAX_GROUPS', 10_000, { min: 10 }),
+      /** A user missing from a cached member list is re-asked about at most this often (per group and user). */
+      recheckMs: read.int('MEMBERSHIP_RECHECK_SECONDS', 5, { min: 0, max: 3_600 }) * 1000,
+    },
+    ws: {
+      authTimeoutMs: read.int('WS_AUTH_TIMEOUT_MS', 10_000, { min: 100, max: 120_000 }),
+      pingIntervalMs: read.int('WS_PING_INTERVAL_MS', 30_000, { min: 100, max: 600_000 }),
+      /** A socket whose unsent bytes exceed this is a slow consumer and is disconnected. */
+      maxBufferedBytes: read.int('WS_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 16 * 1024 }),
+      /** …for longer than this (or over 4× the cap at any time). A burst that drains is fine. */
+      slowConsumerGraceMs: read.int('WS_SLOW_CONSUMER_GRACE_MS', 2_000, { min: 0, max: 60_000 }),
+      maxPayloadBytes: read.int('WS_MAX_PAYLOAD_BYTES', 16 * 1024, { min: 1024 }),
+      maxSubscriptions: read.int('WS_MAX_SUBSCRIPTIONS', 200, { min: 1 }),
+      /** More missed messages than this on resume: `reset`, the client reloads by REST. */
+      resumeMaxGap: read.int('WS_RESUME_MAX_GAP', 500, { min: 1, max: 10_000 }),
+    },
+  };
+  return read.finish(config);
+}

@@ -1,0 +1,192 @@
+import { Channels, MemoryBus, uuidv7 } from '@groupchat/service-kit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { UserPrincipal } from '../auth/user-token-verifier.ts';
+import { MessageRepository } from '../messages/repository.ts';
+import { type MessageDto, toDto } from '../messages/schema.ts';
+import { testDatabase } from '../test-support/database.ts';
+import { captureLogger } from '../test-support/fake-server.ts';
+import { type LiveConnection, LiveHub } from './hub.ts';
+
+class FakeConnection implements LiveConnection {
+  readonly frames: any[] = [];
+  readonly user: UserPrincipal;
+  isOpen = true;
+  bufferedAmount = 0;
+  closed: { code: number; reason: string } | null = null;
+  constructor(userId = uuidv7()) {
+    this.user = {
+      userId,
+      orgId: ORG,
+      sessionId: uuidv7(),
+      tokenId: uuidv7(),
+      expiresAt: Date.now() + 900_000,
+    };
+  }
+  send(data: string): void {
+    if (this.isOpen) this.frames.push(JSON.parse(data));
+  }
+  close(code: number, reason: string): void {
+    this.isOpen = false;
+    this.closed = { code, reason };
+  }
+  get messages(): MessageDto[] {
+    return this.frames.filter((f) => f.type === 'message').map((f) => f.message);
+  }
+}
+
+const ORG = uuidv7();
+
+const until = async (check: () => boolean, ms = 3_000) => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+};
+
+describe('LiveHub', () => {
+  let env: Awaited<ReturnType<typeof testDatabase>>;
+  let repo: MessageRepository;
+  let bus: MemoryBus;
+  let hub: LiveHub;
+  let other: LiveHub;
+
+  const store = async (groupId: string, content: string): Promise<MessageDto> => {
+    const { row } = await repo.insert({
+      id: uuidv7(),
+      groupId,
+      orgId: ORG,
+      senderId: uuidv7(),
+      content,
+      clientMessageId: null,
+    });
+    return toDto(row);
+  };
+  const makeHub = (instanceId: string, resumeMaxGap = 500) =>
+    new LiveHub({
+      repo,
+      bus,
+      logger: captureLogger().logger,
+      instanceId,
+      resumeMaxGap,
+      maxBufferedBytes: 1 << 20,
+      gapFillDelayMs: 20,
+    });
+
+  beforeAll(async () => {
+    env = await testDatabase();
+    repo = new MessageRepository(env.database.db);
+  });
+  afterAll(async () => {
+    await env.close();
+  });
+  beforeEach(async () => {
+    bus = new MemoryBus();
+    hub = makeHub('a');
+    other = makeHub('b');
+    await hub.start();
+    await other.start();
+    return () => {
+      hub.stop();
+      other.stop();
+    };
+  });
+
+  const connect = async (h: LiveHub, groupId: string, after?: string) => {
+    const conn = new FakeConnection();
+    h.addConnection(conn);
+    expect(await h.subscribe(conn, groupId, ORG, after)).toBe(true);
+    return conn;
+  };
+
+  it('delivers in seq order, reading a missing message from the database', async () => {
+    const group = uuidv7();
+    const conn = await connect(hub, group);
+    const [m1, m2, m3] = [await store(group, '1'), await store(group, '2'), await store(group, '3')];
+    // Another instance's announcements: 3 arrives, 2 never does.
+    await bus.publish(Channels.chatMessages, {
+      type: 'message_created',
+      instance_id: 'elsewhere',
+      message: m3,
+    });
+    await bus.publish(Channels.chatMessages, {
+      type: 'message_created',
+      instance_id: 'elsewhere',
+      message: m1,
+    });
+    await until(() => conn.messages.length === 3);
+    expect(conn.messages.map((m) => m.id)).toEqual([m1!.id, m2!.id, m3!.id]);
+    expect(conn.frames[0]).toEqual({ type: 'subscribed', group_id: group });
+  });
+
+  it('fans out between instances over the bus, once per subscriber', async () => {
+    const group = uuidv7();
+    const here = await connect(hub, group);
+    const there = await connect(other, group);
+    for (let i = 0; i < 5; i++) hub.announce(await store(group, `m${i}`));
+    await until(() => there.messages.length === 5 && here.messages.length === 5);
+    expect(there.messages.map((m) => m.content)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    hub.announce(here.messages[0]!); // a re-announcement (idempotent resend) is not delivered twice
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(there.messages).toHaveLength(5);
+  });
+
+  it('resumes after a message id with no gap and no duplicate while messages keep coming', async () => {
+    const group = uuidv7();
+    const history: MessageDto[] = [];
+    for (let i = 0; i < 20; i++) history.push(await store(group, `h${i}`));
+    const writer = (async () => {
+      for (let i = 0; i < 30; i++) other.announce(await store(group, `live${i}`));
+    })();
+    const conn = new FakeConnection();
+    hub.addConnection(conn);
+    await hub.subscribe(conn, group, ORG, history[4]!.id);
+    await writer;
+    await until(() => conn.messages.length === 45);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const seqs = conn.messages.map((m) => m.seq);
+    expect(seqs).toEqual(Array.from({ length: 45 }, (_, i) => i + 6));
+  });
+
+  it('sends reset when the gap is too large, or the message is unknown', async () => {
+    const small = makeHub('c', 5);
+    await small.start();
+    const group = uuidv7();
+    const first = await store(group, 'first');
+    for (let i = 0; i < 10; i++) await store(group, `m${i}`);
+    const conn = await connect(small, group, first.id);
+    expect(conn.frames.map((f) => f.type)).toEqual(['subscribed', 'reset']);
+    const unknown = await connect(small, group, uuidv7());
+    expect(unknown.frames.map((f) => f.type)).toEqual(['subscribed', 'reset']);
+    // Live delivery continues after a reset.
+    small.announce(await store(group, 'new'));
+    await until(() => conn.messages.length === 1);
+    small.stop();
+  });
+
+  it('a member who lost access gets an error frame and nothing more', async () => {
+    const group = uuidv7();
+    const carol = await connect(hub, group);
+    const bob = await connect(hub, group);
+    hub.announce(await store(group, 'before'));
+    hub.accessLost(group, carol.user.userId, 403);
+    hub.announce(await store(group, 'after'));
+    await until(() => bob.messages.length === 2);
+    expect(carol.messages.map((m) => m.content)).toEqual(['before']);
+    expect(carol.frames.at(-1)).toEqual({
+      type: 'error',
+      group_id: group,
+      status: 403,
+      detail: expect.any(String),
+    });
+  });
+
+  it('disconnects the connections of a revoked token', async () => {
+    const group = uuidv7();
+    const conn = await connect(hub, group);
+    const bystander = await connect(hub, group);
+    expect(hub.disconnect((user) => user.tokenId === conn.user.tokenId, 4401, 'token revoked')).toBe(1);
+    expect(conn.closed).toEqual({ code: 4401, reason: 'token revoked' });
+    expect(bystander.closed).toBeNull();
+  });
+});

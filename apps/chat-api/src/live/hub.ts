@@ -1,0 +1,400 @@
+import { Channels, type EventBus } from '@groupchat/service-kit';
+import type { Logger } from 'pino';
+import type { UserPrincipal } from '../auth/user-token-verifier.ts';
+import type { MessageRepository } from '../messages/repository.ts';
+import { type MessageDto, toDto } from '../messages/schema.ts';
+import { encode } from './protocol.ts';
+
+/** One authenticated WebSocket, as the hub sees it. */
+export interface LiveConnection {
+  readonly user: UserPrincipal;
+  /** Sends a pre-encoded frame; drops it (and the connection) when the client is too slow. */
+  send(data: string): void;
+  close(code: number, reason: string): void;
+  /** Bytes queued and not yet sent. */
+  readonly bufferedAmount: number;
+  readonly isOpen: boolean;
+}
+
+interface Subscription {
+  readonly conn: LiveConnection;
+  readonly groupId: string;
+  /** While replaying history, live messages are parked here and flushed afterwards. */
+  catchingUp: boolean;
+  parked: MessageDto[];
+  /** Highest `seq` sent to this subscriber; nothing at or below it is sent again. */
+  lastSent: number;
+}
+
+/**
+ * Per group with subscribers on this instance: the ordered stream. Messages arrive from our own
+ * requests and, through the bus, from other instances, in any order; they are delivered strictly
+ * by `seq`. A missing position (N+1 not seen, N+2 seen) is read from the database after a short wait:
+ * positions are assigned in commit order, so N+1 is committed once N+2 exists.
+ */
+interface GroupChannel {
+  readonly groupId: string;
+  readonly orgId: string;
+  /** Highest position delivered; -1 until initialised from the database. */
+  head: number;
+  ready: Promise<void>;
+  readonly pending: Map<number, MessageDto>;
+  readonly subscribers: Set<Subscription>;
+  gapTimer: NodeJS.Timeout | null;
+  gapFailures: number;
+  closed: boolean;
+}
+
+export interface LiveHubOptions {
+  repo: MessageRepository;
+  bus: EventBus;
+  logger: Logger;
+  /** Tells this instance's own bus messages apart (they were delivered locally already). */
+  instanceId: string;
+  resumeMaxGap: number;
+  maxBufferedBytes: number;
+  /** How long an out-of-order message waits for the missing one before the database is asked. */
+  gapFillDelayMs?: number;
+}
+
+interface BusMessage {
+  type: 'message_created';
+  instance_id: string;
+  message: MessageDto;
+}
+
+export class SubscribeError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export class LiveHub {
+  readonly #options: LiveHubOptions;
+  readonly #logger: Logger;
+  readonly #channels = new Map<string, GroupChannel>();
+  readonly #connections = new Map<LiveConnection, Map<string, Subscription>>();
+  #unsubscribe: (() => void) | null = null;
+  #pollTimer: NodeJS.Timeout | null = null;
+  readonly stats = { delivered: 0, gapFills: 0, resets: 0, busIn: 0 };
+
+  constructor(options: LiveHubOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
+  }
+
+  async start(): Promise<void> {
+    this.#unsubscribe = await this.#options.bus.subscribe(Channels.chatMessages, (payload) =>
+      this.#fromBus(payload),
+    );
+    // While the bus is down, other instances' messages do not arrive: read the database instead.
+    this.#pollTimer = setInterval(() => {
+      if (this.#options.bus.healthy()) return;
+      for (const channel of this.#channels.values()) if (channel.head >= 0) void this.#fillGap(channel, true);
+    }, 1_000);
+    this.#pollTimer.unref();
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    for (const channel of this.#channels.values()) this.#closeChannel(channel);
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** A message was committed by this instance: deliver here, and tell the other instances. */
+  announce(message: MessageDto): void {
+    this.#offer(message);
+    const payload: BusMessage = { type: 'message_created', instance_id: this.#options.instanceId, message };
+    this.#options.bus.publish(Channels.chatMessages, payload).catch((error) => {
+      // Other instances catch up from the database at the group's next message (or by polling
+      // while the bus is unhealthy).
+      this.#logger.warn(
+        { err: error, event: 'fanout_publish_failed', message_id: message.id },
+        'fan-out publish failed',
+      );
+    });
+  }
+
+  addConnection(conn: LiveConnection): void {
+    if (!this.#connections.has(conn)) this.#connections.set(conn, new Map());
+  }
+
+  removeConnection(conn: LiveConnection): void {
+    const subs = this.#connections.get(conn);
+    if (!subs) return;
+    for (const sub of subs.values()) this.#detach(sub);
+    this.#connections.delete(conn);
+  }
+
+  subscriptionCount(conn: LiveConnection): number {
+    return this.#connections.get(conn)?.size ?? 0;
+  }
+
+  /**
+   * Subscribes `conn` to a group it was just authorised for, then (with `afterId`) replays what it
+   * missed. Registration comes first, so a message committed during the replay is either in the
+   * replayed rows or arrives live afterwards; `lastSent` drops the overlap. Resolves false when the
+   * subscription was cancelled meanwhile (unsubscribe, access lost, disconnect).
+   */
+  async subscribe(
+    conn: LiveConnection,
+    groupId: string,
+    orgId: string,
+    afterId: string | undefined,
+  ): Promise<boolean> {
+    const subs = this.#connections.get(conn);
+    if (!subs) return false;
+    const existing = subs.get(groupId);
+    if (existing) this.#detach(existing);
+    const channel = this.#channel(groupId, orgId);
+    const sub: Subscription = { conn, groupId, catchingUp: true, parked: [], lastSent: 0 };
+    channel.subscribers.add(sub);
+    subs.set(groupId, sub);
+    const active = () => conn.isOpen && channel.subscribers.has(sub) && !channel.closed;
+    try {
+      await channel.ready;
+      if (!active()) return false;
+      conn.send(encode({ type: 'subscribed', group_id: groupId }));
+      if (afterId === undefined) {
+        // Live from the moment the subscription became effective.
+        sub.lastSent = sub.parked.length > 0 ? sub.parked[0]!.seq - 1 : channel.head;
+      } else {
+        const afterSeq = await this.#options.repo.seqOf(groupId, orgId, afterId);
+        if (!active()) return false;
+        if (afterSeq === undefined) {
+          this.#reset(sub, channel, 'unknown message id');
+        } else {
+          const max = this.#options.resumeMaxGap;
+          const rows = await this.#options.repo.listAfter(groupId, orgId, afterSeq, max + 1);
+          if (!active()) return false;
+          if (rows.length > max) this.#reset(sub, channel, 'gap too large');
+          else {
+            sub.lastSent = afterSeq;
+            for (const row of rows) {
+              const message = toDto(row);
+              this.#sendTo(sub, message);
+              if (conn.bufferedAmount > this.#options.maxBufferedBytes / 2) {
+                if (!(await this.#drained(conn))) return false;
+                if (!active()) return false;
+              }
+            }
+          }
+        }
+      }
+    } catch (error) {
+      this.#detach(sub);
+      throw error;
+    }
+    sub.catchingUp = false;
+    for (const message of sub.parked) this.#sendTo(sub, message);
+    sub.parked = [];
+    return true;
+  }
+
+  unsubscribe(conn: LiveConnection, groupId: string): boolean {
+    const sub = this.#connections.get(conn)?.get(groupId);
+    if (!sub) return false;
+    this.#detach(sub);
+    return true;
+  }
+
+  /** Access to a group was lost (member removed: one user; group deleted: everyone). */
+  accessLost(groupId: string, userId: string | null, status: number): void {
+    const channel = this.#channels.get(groupId);
+    if (!channel) return;
+    const detail = status === 404 ? 'the group no longer exists' : 'you are no longer a member of this group';
+    for (const sub of [...channel.subscribers]) {
+      if (userId !== null && sub.conn.user.userId !== userId) continue;
+      this.#detach(sub);
+      sub.conn.send(encode({ type: 'error', group_id: groupId, status, detail }));
+    }
+  }
+
+  /** Closes every connection for which `predicate` holds (revoked token, ended session). */
+  disconnect(predicate: (user: UserPrincipal) => boolean, code: number, reason: string): number {
+    let count = 0;
+    for (const conn of [...this.#connections.keys()]) {
+      if (!predicate(conn.user)) continue;
+      this.removeConnection(conn);
+      conn.close(code, reason);
+      count += 1;
+    }
+    return count;
+  }
+
+  #fromBus(payload: unknown): void {
+    const event = payload as Partial<BusMessage> | null;
+    if (event?.type !== 'message_created' || event.instance_id === this.#options.instanceId) return;
+    const message = event.message;
+    if (!message || typeof message.group_id !== 'string' || typeof message.seq !== 'number') return;
+    this.stats.busIn += 1;
+    this.#offer(message);
+  }
+
+  #offer(message: MessageDto): void {
+    const channel = this.#channels.get(message.group_id);
+    if (!channel || message.org_id !== channel.orgId) return;
+    if (channel.head >= 0 && message.seq <= channel.head) return;
+    channel.pending.set(message.seq, message);
+    if (channel.head >= 0) this.#drain(channel);
+  }
+
+  #drain(channel: GroupChannel): void {
+    for (
+      let next = channel.pending.get(channel.head + 1);
+      next;
+      next = channel.pending.get(channel.head + 1)
+    ) {
+      channel.pending.delete(next.seq);
+      channel.head = next.seq;
+      this.#deliver(channel, next);
+    }
+    for (const seq of channel.pending.keys()) if (seq <= channel.head) channel.pending.delete(seq);
+    if (channel.pending.size === 0) {
+      if (channel.gapTimer) clearTimeout(channel.gapTimer);
+      channel.gapTimer = null;
+      channel.gapFailures = 0;
+    } else if (!channel.gapTimer) {
+      const delay = Math.min(5_000, (this.#options.gapFillDelayMs ?? 100) * 2 ** channel.gapFailures);
+      channel.gapTimer = setTimeout(() => {
+        channel.gapTimer = null;
+        void this.#fillGap(channel, false);
+      }, delay);
+      channel.gapTimer.unref();
+    }
+  }
+
+  /** Reads what is missing after `head` from the database (gap, or bus outage when `poll`). */
+  async #fillGap(channel: GroupChannel, poll: boolean): Promise<void> {
+    if (channel.closed || (!poll && channel.pending.size === 0)) return;
+    const head = channel.head;
+    const target = poll ? head + 1_000 : Math.max(...channel.pending.keys());
+    try {
+      this.stats.gapFills += 1;
+      const rows = await this.#options.repo.listAfter(
+        channel.groupId,
+        channel.orgId,
+        head,
+        Math.min(1_000, target - head),
+      );
+      if (channel.closed) return;
+      for (const row of rows) this.#offer(toDto(row));
+      if (!poll && channel.head === head && channel.pending.size > 0 && rows.length === 0) {
+        // The database does not have head+1 either (cannot happen with commit-ordered positions,
+        // but never stall a group on it): skip to what we have.
+        const first = Math.min(...channel.pending.keys());
+        this.#logger.warn(
+          { event: 'live_gap_skipped', group_id: channel.groupId, from: head + 1, to: first - 1 },
+          'gap skipped',
+        );
+        channel.head = first - 1;
+        this.#drain(channel);
+      }
+      channel.gapFailures = 0;
+    } catch (error) {
+      channel.gapFailures += 1;
+      this.#logger.warn(
+        { err: error, event: 'live_gap_fill_failed', group_id: channel.groupId },
+        'gap fill failed',
+      );
+      if (!poll && channel.pending.size > 0 && !channel.gapTimer) this.#drain(channel);
+    }
+  }
+
+  #deliver(channel: GroupChannel, message: MessageDto): void {
+    let data: string | null = null;
+    for (const sub of channel.subscribers) {
+      if (sub.catchingUp) {
+        sub.parked.push(message);
+        continue;
+      }
+      if (message.seq <= sub.lastSent) continue;
+      sub.lastSent = message.seq;
+      data ??= encode({ type: 'message', message });
+      sub.conn.send(data);
+      this.stats.delivered += 1;
+    }
+  }
+
+  #sendTo(sub: Subscription, message: MessageDto): void {
+    if (message.seq <= sub.lastSent) return;
+    sub.lastSent = message.seq;
+    sub.conn.send(encode({ type: 'message', message }));
+    this.stats.delivered += 1;
+  }
+
+  #reset(sub: Subscription, channel: GroupChannel, why: string): void {
+    this.stats.resets += 1;
+    this.#logger.debug(
+      { event: 'live_resume_reset', group_id: channel.groupId, reason: why },
+      'resume reset',
+    );
+    sub.conn.send(encode({ type: 'reset', group_id: channel.groupId }));
+    // The client reloads by REST; live delivery continues from here.
+    sub.lastSent = channel.head;
+  }
+
+  /** Waits until the client has taken most of what was queued; false if it does not in time. */
+  async #drained(conn: LiveConnection): Promise<boolean> {
+    const deadline = Date.now() + 10_000;
+    while (conn.isOpen && conn.bufferedAmount > this.#options.maxBufferedBytes / 4) {
+      if (Date.now() > deadline) {
+        conn.close(1013, 'slow consumer');
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return conn.isOpen;
+  }
+
+  #channel(groupId: string, orgId: string): GroupChannel {
+    const existing = this.#channels.get(groupId);
+    if (existing && existing.orgId === orgId && !existing.closed) return existing;
+    const channel: GroupChannel = {
+      groupId,
+      orgId,
+      head: -1,
+      ready: Promise.resolve(),
+      pending: new Map(),
+      subscribers: new Set(),
+      gapTimer: null,
+      gapFailures: 0,
+      closed: false,
+    };
+    channel.ready = this.#options.repo.maxSeq(groupId, orgId).then(
+      (max) => {
+        channel.head = max;
+        this.#drain(channel);
+      },
+      (error) => {
+        this.#closeChannel(channel);
+        throw error;
+      },
+    );
+    // Subscribers await it; a failure is theirs to report.
+    channel.ready.catch(() => {});
+    this.#channels.set(groupId, channel);
+    return channel;
+  }
+
+  #detach(sub: Subscription): void {
+    this.#connections.get(sub.conn)?.delete(sub.groupId);
+    const channel = this.#channels.get(sub.groupId);
+    if (!channel?.subscribers.delete(sub)) return;
+    if (channel.subscribers.size === 0) this.#closeChannel(channel);
+  }
+
+  #closeChannel(channel: GroupChannel): void {
+    channel.closed = true;
+    if (channel.gapTimer) clearTimeout(channel.gapTimer);
+    channel.gapTimer = null;
+    if (this.#channels.get(channel.groupId) === channel) this.#channels.delete(channel.groupId);
+  }
+}

@@ -1,0 +1,295 @@
+import { HttpProblem, type HttpServer } from '@groupchat/service-kit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { authenticateToken } from '../auth/plugin.ts';
+import type { UserPrincipal, UserTokenVerifier } from '../auth/user-token-verifier.ts';
+import type { ChatConfig } from '../config.ts';
+import type { GroupService } from '../groups/group-service.ts';
+import type { LiveConnection, LiveHub } from './hub.ts';
+import { type ClientFrame, CloseCodes, encode, parseClientFrame, type ServerFrame } from './protocol.ts';
+
+export interface LiveRouteDeps {
+  hub: LiveHub;
+  groups: GroupService;
+  verifier: UserTokenVerifier;
+  config: ChatConfig['ws'];
+  clockToleranceSeconds: number;
+  logger: Logger;
+}
+
+const OPEN = 1;
+
+/** One WebSocket from accept to close. Frames are handled one at a time, in arrival order. */
+class SocketConnection implements LiveConnection {
+  readonly #socket: WebSocket;
+  readonly #maxBuffered: number;
+  readonly #graceMs: number;
+  readonly #onClose: () => void;
+  #overSince = 0;
+  #user: UserPrincipal | null = null;
+  #closed = false;
+  alive = true;
+  queue: Promise<void> = Promise.resolve();
+  authTimer: NodeJS.Timeout | null = null;
+  expiryTimer: NodeJS.Timeout | null = null;
+
+  constructor(socket: WebSocket, options: { maxBuffered: number; graceMs: number; onClose: () => void }) {
+    this.#socket = socket;
+    this.#maxBuffered = options.maxBuffered;
+    this.#graceMs = options.graceMs;
+    this.#onClose = options.onClose;
+  }
+
+  get user(): UserPrincipal {
+    if (!this.#user) throw new Error('connection not authenticated');
+    return this.#user;
+  }
+
+  get authenticated(): boolean {
+    return this.#user !== null;
+  }
+
+  setUser(user: UserPrincipal): void {
+    this.#user = user;
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed && this.#socket.readyState === OPEN;
+  }
+
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  send(data: string): void {
+    if (!this.isOpen) return;
+    // Never let one client that does not read make the server buffer without bound or hold others
+    // back: over the cap for longer than a burst takes to drain (or far over it), it is
+    // disconnected, and resumes with `after` when it reconnects.
+    const buffered = this.#socket.bufferedAmount;
+    if (buffered > this.#maxBuffered) {
+      const now = Date.now();
+      if (this.#overSince === 0) this.#overSince = now;
+      if (buffered > 4 * this.#maxBuffered || now - this.#overSince > this.#graceMs) {
+        this.close(CloseCodes.tryAgainLater, 'slow consumer');
+        return;
+      }
+    } else this.#overSince = 0;
+    this.#socket.send(data);
+  }
+
+  frame(frame: ServerFrame): void {
+    this.send(encode(frame));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.clearTimers();
+    this.#onClose();
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      this.#socket.terminate();
+      return;
+    }
+    // A client that does not answer the close handshake (or does not read at all) is cut off.
+    setTimeout(() => this.#socket.terminate(), 2_000).unref();
+  }
+
+  /** The socket is gone: stop timers, send nothing more. */
+  dispose(): void {
+    if (!this.#closed) this.#onClose();
+    this.#closed = true;
+    this.clearTimers();
+  }
+
+  ping(): void {
+    if (!this.alive) {
+      this.dispose();
+      this.#socket.terminate();
+      return;
+    }
+    this.alive = false;
+    try {
+      this.#socket.ping();
+    } catch {
+      // closing already
+    }
+  }
+
+  clearTimers(): void {
+    if (this.authTimer) clearTimeout(this.authTimer);
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.authTimer = null;
+    this.expiryTimer = null;
+  }
+}
+
+/** GET /api/chat/ws: the contract's live-delivery protocol. */
+export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<void> {
+  const { hub, groups, verifier, config, logger } = deps;
+  const connections = new Set<SocketConnection>();
+
+  const heartbeat = setInterval(() => {
+    for (const conn of connections) conn.ping();
+  }, config.pingIntervalMs);
+  heartbeat.unref();
+  app.addHook('onClose', async () => clearInterval(heartbeat));
+
+  const armExpiry = (conn: SocketConnection, user: UserPrincipal) => {
+    if (conn.expiryTimer) clearTimeout(conn.expiryTimer);
+    // The connection lives as long as its token: send another `auth` frame before `exp` to extend.
+    const delay = Math.min(
+      2 ** 31 - 1,
+      Math.max(0, user.expiresAt + deps.clockToleranceSeconds * 1000 - Date.now()),
+    );
+    conn.expiryTimer = setTimeout(() => conn.close(CloseCodes.unauthorized, 'token expired'), delay);
+    conn.expiryTimer.unref();
+  };
+
+  const authenticate = async (conn: SocketConnection, token: string): Promise<UserPrincipal | null> => {
+    try {
+      return await authenticateToken(verifier, token);
+    } catch (error) {
+      if (error instanceof HttpProblem && error.status === 503)
+        conn.close(CloseCodes.tryAgainLater, 'cannot verify tokens now');
+      else conn.close(CloseCodes.unauthorized, 'invalid token');
+      return null;
+    }
+  };
+
+  const handle = async (conn: SocketConnection, frame: ClientFrame): Promise<void> => {
+    if (frame.type === 'auth') {
+      const user = await authenticate(conn, frame.token);
+      if (!user) return;
+      if (conn.authenticated && conn.user.userId !== user.userId) {
+        conn.close(CloseCodes.unauthorized, 'a connection cannot change user');
+        return;
+      }
+      const first = !conn.authenticated;
+      conn.setUser(user);
+      if (first) {
+        if (conn.authTimer) clearTimeout(conn.authTimer);
+        conn.authTimer = null;
+        hub.addConnection(conn);
+      }
+      armExpiry(conn, user);
+      conn.frame({ type: 'ready', user_id: user.userId });
+      return;
+    }
+    const user = conn.user;
+    if (frame.type === 'unsubscribe') {
+      hub.unsubscribe(conn, frame.group_id);
+      conn.frame({ type: 'unsubscribed', group_id: frame.group_id });
+      return;
+    }
+    // subscribe
+    const groupId = frame.group_id;
+    if (hub.subscriptionCount(conn) >= config.maxSubscriptions) {
+      conn.frame({
+        type: 'error',
+        group_id: groupId,
+        status: 400,
+        detail: `at most ${config.maxSubscriptions} subscriptions per connection`,
+      });
+      return;
+    }
+    try {
+      const access = await groups.authorize({ id: user.userId, orgId: user.orgId }, groupId);
+      if (!conn.isOpen) return;
+      const subscribed = await hub.subscribe(conn, groupId, access.orgId, frame.after);
+      // A removal that raced with the subscription (event handled between the check and the
+      // registration) is caught here.
+      if (subscribed && groups.isMemberCached(groupId, user.userId) === false)
+        hub.accessLost(groupId, user.userId, 403);
+    } catch (error) {
+      const problem = error instanceof HttpProblem ? error : null;
+      if (!problem)
+        logger.error({ err: error, event: 'ws_subscribe_failed', group_id: groupId }, 'subscribe failed');
+      conn.frame({
+        type: 'error',
+        group_id: groupId,
+        status: problem?.status ?? 503,
+        detail: problem?.detail ?? 'temporarily unavailable, retry shortly',
+      });
+    }
+  };
+
+  const onConnection = (socket: WebSocket, request: FastifyRequest) => {
+    const conn: SocketConnection = new SocketConnection(socket, {
+      maxBuffered: config.maxBufferedBytes,
+      graceMs: config.slowConsumerGraceMs,
+      onClose: () => {
+        connections.delete(conn);
+        hub.removeConnection(conn);
+      },
+    });
+    connections.add(conn);
+    conn.authTimer = setTimeout(
+      () => conn.close(CloseCodes.unauthorized, 'no auth frame in time'),
+      config.authTimeoutMs,
+    );
+    conn.authTimer.unref();
+
+    socket.on('pong', () => {
+      conn.alive = true;
+    });
+    socket.on('message', (data, isBinary) => {
+      conn.alive = true;
+      const parsed = isBinary
+        ? ({ ok: false, detail: 'frames must be JSON text' } as const)
+        : parseClientFrame(data.toString());
+      conn.queue = conn.queue
+        .then(async () => {
+          if (!conn.isOpen) return;
+          if (!parsed.ok || (!conn.authenticated && parsed.frame.type !== 'auth')) {
+            if (!conn.authenticated) {
+              conn.close(CloseCodes.unauthorized, 'the first frame must be {"type":"auth","token":…}');
+              return;
+            }
+            const failure = parsed as { detail: string; group_id?: string };
+            conn.frame({
+              type: 'error',
+              status: 400,
+              detail: failure.detail,
+              ...(failure.group_id ? { group_id: failure.group_id } : {}),
+            });
+            return;
+          }
+          await handle(conn, parsed.frame);
+        })
+        .catch((error) => {
+          request.log.error({ err: error, event: 'ws_frame_failed' }, 'frame handling failed');
+        });
+    });
+    socket.on('close', () => conn.dispose());
+    socket.on('error', (error) => {
+      request.log.debug({ err: error, event: 'ws_socket_error' }, 'websocket error');
+    });
+  };
+
+  app.route({
+    method: 'GET',
+    url: '/api/chat/ws',
+    schema: {
+      tags: ['live'],
+      summary: 'WebSocket: live messages (upgrade required)',
+      description: [
+        'JSON text frames. First frame {"type":"auth","token":"<user access token>"} → {"type":"ready","user_id"}; no valid auth within 10 s: close 4401. Send auth again before the token expires to extend the connection; at `exp` it is closed with 4401.',
+        '{"type":"subscribe","group_id","after"?} → {"type":"subscribed","group_id"}, then with `after` (a message id) every later message in order, then live ones, none twice, none skipped; when the gap is too large {"type":"reset","group_id"} (reload by REST). Not allowed: {"type":"error","group_id","status":403|404,"detail"}.',
+        '{"type":"unsubscribe","group_id"} → {"type":"unsubscribed","group_id"}. Server → client {"type":"message","message":{…REST shape…}}. A removed member gets {"type":"error","group_id","status":403}.',
+        'Other frames: {"type":"error","status":400,"detail"}, the connection stays. Liveness: WebSocket ping/pong. Slow consumers (send buffer over the cap for a while) are closed with 1013; revoked tokens and ended sessions with 4401.',
+      ].join('\n\n'),
+    },
+    handler: async (_request: FastifyRequest, reply: FastifyReply) => {
+      reply
+        .code(426)
+        .header('upgrade', 'websocket')
+        .type('application/problem+json')
+        .send(new HttpProblem(426, 'upgrade_required', 'this endpoint speaks WebSocket only').toBody());
+    },
+    wsHandler: onConnection,
+  });
+}

@@ -1,0 +1,91 @@
+import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { type HttpServer, problems } from '@groupchat/service-kit';
+import { requireUser, userAuthHook } from '../auth/plugin.ts';
+import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
+import {
+  GroupParams,
+  ListMessagesQuery,
+  MessagePageSchema,
+  MessageSchema,
+  SendMessageBody,
+} from './schema.ts';
+import type { MessageService } from './service.ts';
+
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
+});
+const errors = {
+  400: problem('malformed id, query or body'),
+  401: problem('no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")'),
+  403: problem('not a member of the group'),
+  404: problem('no such group, or a group of another organization'),
+  503: problem('database or auth-api unavailable; retry after Retry-After seconds'),
+};
+
+/** Thin HTTP layer: validation by schema, authentication by hook, everything else in the service. */
+export async function messageRoutes(
+  app: HttpServer,
+  deps: { service: MessageService; verifier: UserTokenVerifier },
+) {
+  await app.register(async (plugin) => {
+    const scope = plugin.withTypeProvider<TypeBoxTypeProvider>();
+    // TypeBox's own checker: request bodies are validated strictly (no coercion of 123 into "123");
+    // querystring and params are converted from strings first.
+    scope.setValidatorCompiler(TypeBoxValidatorCompiler);
+    // JSON only: any other body type is a 415, not a string that fails validation.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string' },
+      scope.getDefaultJsonParser('error', 'error'),
+    );
+    scope.decorateRequest('chatUser', null);
+    scope.addHook('onRequest', userAuthHook(deps.verifier));
+
+    scope.post(
+      '/api/chat/groups/:group_id/messages',
+      {
+        schema: {
+          tags: ['messages'],
+          summary: 'Post a message (idempotent per client_message_id)',
+          description:
+            'Members of the group only. 201 with the stored message; the same client_message_id from the same sender again answers 200 with the first message and stores nothing. A 201 is durable (committed).',
+          security: [{ bearerAuth: [] }],
+          params: GroupParams,
+          body: SendMessageBody,
+          response: { 200: MessageSchema, 201: MessageSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const user = requireUser(request);
+        const { message, created } = await deps.service.send(user, request.params.group_id, request.body);
+        return reply.code(created ? 201 : 200).send(message);
+      },
+    );
+
+    scope.get(
+      '/api/chat/groups/:group_id/messages',
+      {
+        schema: {
+          tags: ['messages'],
+          summary: 'Read messages by cursor',
+          description:
+            'No cursor or `before`: newest first, and next_cursor is the `before` of the next older page. `after`: oldest first, and next_cursor is the `after` of the next newer page. next_cursor is null at the end. A cursor is a message id. Giving both `before` and `after` is a 400.',
+          security: [{ bearerAuth: [] }],
+          params: GroupParams,
+          querystring: ListMessagesQuery,
+          response: { 200: MessagePageSchema, ...errors },
+        },
+        // The schema's conversion would read "1.5" as 1; a page size is digits or nothing.
+        preValidation: async (request) => {
+          const raw = (request.query as Record<string, unknown>).limit;
+          if (raw !== undefined && !(typeof raw === 'string' && /^[0-9]{1,3}$/.test(raw))) {
+            throw problems.badRequest('limit must be an integer from 1 to 100', 'validation_failed');
+          }
+        },
+      },
+      async (request) => deps.service.list(requireUser(request), request.params.group_id, request.query),
+    );
+  });
+}

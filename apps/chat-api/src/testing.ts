@@ -1,0 +1,77 @@
+import {
+  createLogger,
+  createTestDatabaseTarget,
+  type Database,
+  type EventBus,
+  MemoryBus,
+  openDatabase,
+} from '@groupchat/service-kit';
+import type { Logger } from 'pino';
+import { type RunningChatApi, startChatApi } from './boot.ts';
+import type { ChatDB } from './db/schema.ts';
+
+export interface TestChatApi {
+  /** e.g. http://127.0.0.1:54321 */
+  url: string;
+  /** e.g. ws://127.0.0.1:54321/api/chat/ws */
+  wsUrl: string;
+  chat: RunningChatApi;
+  close(): Promise<void>;
+}
+
+/**
+ * chat-api on a free port with a throw-away database (PGlite in memory, or a fresh database on
+ * TEST_DATABASE_URL), talking to the auth-api at `authUrl`. Pass the bus auth-api publishes on
+ * (a shared MemoryBus, or a RedisBus) so membership and revocation events arrive. The service client's
+ * secret defaults to the demo one of @groupchat/auth-api/testing. Pass another instance's `database`
+ * (`first.chat.database`) to run several instances on one chat database, as in production.
+ */
+export async function startTestChatApi(options: {
+  authUrl: string;
+  bus?: EventBus;
+  env?: Record<string, string>;
+  logger?: Logger;
+  database?: Database<ChatDB>;
+}): Promise<TestChatApi> {
+  const env: Record<string, string> = { ...options.env };
+  if (!env.SERVICE_CLIENT_SECRET) {
+    const { DEMO } = await import('@groupchat/auth-api/testing');
+    env.SERVICE_CLIENT_SECRET = DEMO.serviceClientSecret;
+    env.SERVICE_CLIENT_ID ??= DEMO.serviceClientId;
+  }
+  let drop = async () => {};
+  let database = options.database;
+  const ownDatabase = database === undefined;
+  if (!database) {
+    const created = await createTestDatabaseTarget('chat');
+    drop = created.drop;
+    database = await openDatabase<ChatDB>(created.target);
+  }
+  const bus = options.bus ?? new MemoryBus();
+  let chat: RunningChatApi;
+  try {
+    chat = await startChatApi(
+      { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', AUTH_API_URL: options.authUrl, ...env },
+      { bus, database, logger: options.logger ?? createLogger('chat-api', env.LOG_LEVEL ?? 'silent') },
+    );
+  } catch (error) {
+    if (ownDatabase) {
+      await database.close();
+      await drop();
+    }
+    throw error;
+  }
+  return {
+    url: chat.url,
+    wsUrl: `${chat.url.replace(/^http/, 'ws')}/api/chat/ws`,
+    chat,
+    close: async () => {
+      await chat.close();
+      if (!options.bus) await bus.close();
+      if (ownDatabase) {
+        await database.close();
+        await drop();
+      }
+    },
+  };
+}
