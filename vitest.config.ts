@@ -10,7 +10,12 @@ export default defineConfig({
       {
         test: {
           name: 'services',
-          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'apps/*/src/**/*.test.ts',
+            'apps/*/test/**/*.test.ts',
+            'tests/**/*.test.ts',
+          ],
           exclude: ['**/node_modules/**', 'apps/web/**', 'tests/faults/**'],
           testTimeout: 30_000,
           hookTimeout: 60_000,

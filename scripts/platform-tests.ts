@@ -91,7 +91,10 @@ try {
         const code = await run(process.execPath, [join(root, 'scripts/scenario.ts')], {
           SERVICE_CLIENT_SECRET_FILE: join(embeddedData, 'service-client-secret'),
         });
-        const web = await fetch('http://127.0.0.1:8080/').then((r) => r.ok, () => false);
+        const web = await fetch('http://127.0.0.1:8080/').then(
+          (r) => r.ok,
+          () => false,
+        );
         if (!web) console.error('     the web client is not served on :8080');
         return code === 0 && web;
       } finally {
@@ -104,34 +107,41 @@ try {
   rmSync(embeddedData, { recursive: true, force: true });
 }
 
-await check('PostgreSQL + Redis, two chat-api instances: npm start + scenario (Bob on :8001, Carol on :8002)', async () => {
-  const suffix = Date.now().toString(36);
-  const secret = `ci-${suffix}-${'x'.repeat(40)}`;
-  const platform = startPlatform({
-    AUTH_DATABASE_URL: await createDatabase(`platform_auth_${suffix}`),
-    CHAT_DATABASE_URL: await createDatabase(`platform_chat_${suffix}`),
-    REDIS_URL,
-    CHAT_INSTANCES: '2',
-    SERVICE_CLIENT_SECRET: secret,
-  });
-  try {
-    await waitReady(['http://127.0.0.1:8000', 'http://127.0.0.1:8001', 'http://127.0.0.1:8002'], platform);
-    const code = await run(process.execPath, [join(root, 'scripts/scenario.ts')], {
-      CHAT_URL: 'http://127.0.0.1:8001',
-      CHAT_URL_CAROL: 'http://127.0.0.1:8002',
+await check(
+  'PostgreSQL + Redis, two chat-api instances: npm start + scenario (Bob on :8001, Carol on :8002)',
+  async () => {
+    const suffix = Date.now().toString(36);
+    const secret = `ci-${suffix}-${'x'.repeat(40)}`;
+    const platform = startPlatform({
+      AUTH_DATABASE_URL: await createDatabase(`platform_auth_${suffix}`),
+      CHAT_DATABASE_URL: await createDatabase(`platform_chat_${suffix}`),
+      REDIS_URL,
+      CHAT_INSTANCES: '2',
       SERVICE_CLIENT_SECRET: secret,
     });
-    return code === 0;
-  } finally {
-    await stopPlatform(platform);
-  }
-});
+    try {
+      await waitReady(['http://127.0.0.1:8000', 'http://127.0.0.1:8001', 'http://127.0.0.1:8002'], platform);
+      const code = await run(process.execPath, [join(root, 'scripts/scenario.ts')], {
+        CHAT_URL: 'http://127.0.0.1:8001',
+        CHAT_URL_CAROL: 'http://127.0.0.1:8002',
+        SERVICE_CLIENT_SECRET: secret,
+      });
+      return code === 0;
+    } finally {
+      await stopPlatform(platform);
+    }
+  },
+);
 
 await check('fault tests: kill -9 chat-api, restart PostgreSQL, auth-api down 30 s', async () => {
-  const code = await run(join(root, 'node_modules/.bin/vitest'), ['run', '--config', 'tests/faults/vitest.config.ts'], {
-    FAULTS_PG_URL: PG_URL,
-    FAULTS_REDIS_URL: REDIS_URL,
-  });
+  const code = await run(
+    join(root, 'node_modules/.bin/vitest'),
+    ['run', '--config', 'tests/faults/vitest.config.ts'],
+    {
+      FAULTS_PG_URL: PG_URL,
+      FAULTS_REDIS_URL: REDIS_URL,
+    },
+  );
   return code === 0;
 });
 

@@ -44,13 +44,20 @@ function assert(condition: unknown, message: string): asserts condition {
 async function call(
   method: string,
   url: string,
-  options: { token?: string; body?: unknown; form?: Record<string, string>; basic?: [string, string]; cookie?: string } = {},
+  options: {
+    token?: string;
+    body?: unknown;
+    form?: Record<string, string>;
+    basic?: [string, string];
+    cookie?: string;
+  } = {},
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = {};
   let body: string | undefined;
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.cookie) headers.cookie = options.cookie;
-  if (options.basic) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(options.basic[0])}:${encodeURIComponent(options.basic[1])}`).toString('base64')}`;
+  if (options.basic)
+    headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(options.basic[0])}:${encodeURIComponent(options.basic[1])}`).toString('base64')}`;
   if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.body);
@@ -69,7 +76,10 @@ async function call(
 }
 
 function expectStatus(result: { status: number; body: unknown }, expected: number, what: string): void {
-  assert(result.status === expected, `${what}: expected ${expected}, got ${result.status} ${JSON.stringify(result.body)}`);
+  assert(
+    result.status === expected,
+    `${what}: expected ${expected}, got ${result.status} ${JSON.stringify(result.body)}`,
+  );
 }
 
 async function eventually(what: string, withinMs: number, check: () => Promise<boolean>): Promise<number> {
@@ -96,7 +106,11 @@ async function login(email: string): Promise<Login> {
 }
 
 /** A WebSocket client that records every frame it receives. */
-async function openSocket(token: string): Promise<{ frames: any[]; socket: WebSocket; waitFor: (p: (f: any) => boolean, ms: number) => Promise<any> }> {
+async function openSocket(token: string): Promise<{
+  frames: any[];
+  socket: WebSocket;
+  waitFor: (p: (f: any) => boolean, ms: number) => Promise<any>;
+}> {
   const url = `${CHAT_URL_CAROL.replace(/^http/, 'ws')}/api/chat/ws`;
   const socket = new WebSocket(url);
   const frames: any[] = [];
@@ -119,7 +133,13 @@ async function openSocket(token: string): Promise<{ frames: any[]; socket: WebSo
     new Promise<any>((resolve, reject) => {
       const found = frames.find(predicate);
       if (found) return resolve(found);
-      const timer = setTimeout(() => reject(new Error(`no matching WebSocket frame within ${ms} ms; got ${JSON.stringify(frames.slice(-3))}`)), ms);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no matching WebSocket frame within ${ms} ms; got ${JSON.stringify(frames.slice(-3))}`),
+          ),
+        ms,
+      );
       waiters.push({ predicate, resolve: (f) => (clearTimeout(timer), resolve(f)) });
     });
   socket.send(JSON.stringify({ type: 'auth', token }));
@@ -127,7 +147,9 @@ async function openSocket(token: string): Promise<{ frames: any[]; socket: WebSo
   return { frames, socket, waitFor };
 }
 
-console.log(`GroupChat live scenario\n  auth-api ${AUTH_URL}\n  chat-api ${CHAT_URL} (Bob), ${CHAT_URL_CAROL} (Carol)\n`);
+console.log(
+  `GroupChat live scenario\n  auth-api ${AUTH_URL}\n  chat-api ${CHAT_URL} (Bob), ${CHAT_URL_CAROL} (Carol)\n`,
+);
 
 await step('Health and readiness of both services', async () => {
   for (const base of new Set([AUTH_URL, CHAT_URL, CHAT_URL_CAROL])) {
@@ -148,9 +170,14 @@ const groupId = await step('Their group "general"', async () => {
   expectStatus(result, 200, 'list groups');
   const general = (result.body.groups ?? result.body).find((g: { name: string }) => g.name === 'general');
   assert(general, 'Bob is in a group named general');
-  const members = await call('GET', `${AUTH_URL}/api/auth/groups/${general.id}/members`, { token: carol.token });
+  const members = await call('GET', `${AUTH_URL}/api/auth/groups/${general.id}/members`, {
+    token: carol.token,
+  });
   expectStatus(members, 200, 'Carol lists members');
-  assert(members.body.members.some((m: { user_id: string }) => m.user_id === carol.userId), 'Carol is a member');
+  assert(
+    members.body.members.some((m: { user_id: string }) => m.user_id === carol.userId),
+    'Carol is a member',
+  );
   return general.id as string;
 });
 if (!groupId) process.exit(1);
@@ -169,14 +196,22 @@ const sent = await step('Bob sends a message', async () => {
     body: { content, client_message_id: `scenario-${Date.now()}` },
   });
   expectStatus(result, 201, 'send');
-  assert(result.body.content === content && result.body.sender_id === bob.userId, 'the message is returned as stored');
+  assert(
+    result.body.content === content && result.body.sender_id === bob.userId,
+    'the message is returned as stored',
+  );
   return result.body as { id: string };
 });
 
 await step('Carol reads it over REST', async () => {
-  const result = await call('GET', `${CHAT_URL_CAROL}/api/chat/groups/${groupId}/messages?limit=10`, { token: carol.token });
+  const result = await call('GET', `${CHAT_URL_CAROL}/api/chat/groups/${groupId}/messages?limit=10`, {
+    token: carol.token,
+  });
   expectStatus(result, 200, 'read');
-  assert(result.body.messages.some((m: { id: string }) => m.id === sent?.id), 'the message is in the newest page');
+  assert(
+    result.body.messages.some((m: { id: string }) => m.id === sent?.id),
+    'the message is in the newest page',
+  );
 });
 
 await step('Carol received it live over WebSocket (within 1 s)', async () => {
@@ -187,31 +222,52 @@ await step('Carol received it live over WebSocket (within 1 s)', async () => {
 
 await step('Mallory (Globex) is refused: 404 on read and send', async () => {
   const mallory = await login('mallory@globex.example');
-  expectStatus(await call('GET', `${CHAT_URL}/api/chat/groups/${groupId}/messages`, { token: mallory.token }), 404, 'Mallory reads');
   expectStatus(
-    await call('POST', `${CHAT_URL}/api/chat/groups/${groupId}/messages`, { token: mallory.token, body: { content: 'hi' } }),
+    await call('GET', `${CHAT_URL}/api/chat/groups/${groupId}/messages`, { token: mallory.token }),
+    404,
+    'Mallory reads',
+  );
+  expectStatus(
+    await call('POST', `${CHAT_URL}/api/chat/groups/${groupId}/messages`, {
+      token: mallory.token,
+      body: { content: 'hi' },
+    }),
     404,
     'Mallory sends',
   );
-  expectStatus(await call('GET', `${AUTH_URL}/api/auth/groups/${groupId}`, { token: mallory.token }), 404, 'Mallory reads the group');
+  expectStatus(
+    await call('GET', `${AUTH_URL}/api/auth/groups/${groupId}`, { token: mallory.token }),
+    404,
+    'Mallory reads the group',
+  );
 });
 
-await step('A service token reads the group (the seed\'s blocker)', async () => {
+await step("A service token reads the group (the seed's blocker)", async () => {
   const token = await call('POST', `${AUTH_URL}/oauth/token`, {
     basic: [SERVICE_CLIENT_ID, serviceSecret()],
     form: { grant_type: 'client_credentials', scope: 'groups:read' },
   });
   expectStatus(token, 200, 'client_credentials');
-  const group = await call('GET', `${AUTH_URL}/api/auth/groups/${groupId}`, { token: token.body.access_token });
+  const group = await call('GET', `${AUTH_URL}/api/auth/groups/${groupId}`, {
+    token: token.body.access_token,
+  });
   expectStatus(group, 200, 'GET /api/auth/groups/{id} with the service token');
   assert(group.body.id === groupId && group.body.org_id, 'the group and its org');
 });
 
 await step('Carol is removed and refused within 1 s', async () => {
-  expectStatus(await call('DELETE', `${AUTH_URL}/api/auth/groups/${groupId}/members/${carol.userId}`, { token: bob.token }), 204, 'remove');
+  expectStatus(
+    await call('DELETE', `${AUTH_URL}/api/auth/groups/${groupId}/members/${carol.userId}`, {
+      token: bob.token,
+    }),
+    204,
+    'remove',
+  );
   try {
     const ms = await eventually('Carol refused by chat-api', 1000, async () => {
-      const result = await call('GET', `${CHAT_URL_CAROL}/api/chat/groups/${groupId}/messages?limit=1`, { token: carol.token });
+      const result = await call('GET', `${CHAT_URL_CAROL}/api/chat/groups/${groupId}/messages?limit=1`, {
+        token: carol.token,
+      });
       return result.status === 403;
     });
     await carolSocket?.waitFor((f) => f.type === 'error' && f.group_id === groupId && f.status === 403, 1000);
@@ -219,7 +275,10 @@ await step('Carol is removed and refused within 1 s', async () => {
   } finally {
     // Put the demo data back as it was.
     expectStatus(
-      await call('POST', `${AUTH_URL}/api/auth/groups/${groupId}/members`, { token: bob.token, body: { user_id: carol.userId } }),
+      await call('POST', `${AUTH_URL}/api/auth/groups/${groupId}/members`, {
+        token: bob.token,
+        body: { user_id: carol.userId },
+      }),
       201,
       're-add Carol',
     );
@@ -228,10 +287,20 @@ await step('Carol is removed and refused within 1 s', async () => {
 
 await step('Logout ends the session at once', async () => {
   expectStatus(await call('POST', `${AUTH_URL}/api/auth/logout`, { cookie: carol.cookie }), 204, 'logout');
-  expectStatus(await call('GET', `${AUTH_URL}/api/auth/me`, { cookie: carol.cookie }), 401, 'the session cookie after logout');
-  expectStatus(await call('GET', `${AUTH_URL}/api/auth/me`, { token: carol.token }), 401, 'the access token after logout');
+  expectStatus(
+    await call('GET', `${AUTH_URL}/api/auth/me`, { cookie: carol.cookie }),
+    401,
+    'the session cookie after logout',
+  );
+  expectStatus(
+    await call('GET', `${AUTH_URL}/api/auth/me`, { token: carol.token }),
+    401,
+    'the access token after logout',
+  );
   const ms = await eventually('chat-api refuses the ended session', 5000, async () => {
-    const result = await call('GET', `${CHAT_URL_CAROL}/api/chat/groups/${groupId}/messages?limit=1`, { token: carol.token });
+    const result = await call('GET', `${CHAT_URL_CAROL}/api/chat/groups/${groupId}/messages?limit=1`, {
+      token: carol.token,
+    });
     return result.status === 401;
   });
   console.log(`     chat-api refused Carol's token after ${Math.round(ms)} ms`);

@@ -59,10 +59,14 @@ function buildWebIfNeeded(): void {
   const sources = Math.max(newestMtime(join(webDir, 'src')), statSync(join(webDir, 'index.html')).mtimeMs);
   if (existsSync(dist) && statSync(dist).mtimeMs >= sources) return;
   console.log('building the web client…');
-  const result = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
-    cwd: webDir,
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+    {
+      cwd: webDir,
+      stdio: 'inherit',
+    },
+  );
   if (result.status !== 0) throw new Error('web build failed');
 }
 
@@ -80,7 +84,9 @@ const authEnv: Record<string, string> = {
   ISSUER: env.ISSUER ?? authUrl,
   DATA_DIR: join(dataDir, 'auth'),
   SEED_DEMO_DATA: env.SEED_DEMO_DATA ?? 'true',
-  ALLOWED_ORIGINS: env.ALLOWED_ORIGINS ?? [webUrl, `http://localhost:${webPort}`, authUrl, `http://localhost:${authPort}`].join(','),
+  ALLOWED_ORIGINS:
+    env.ALLOWED_ORIGINS ??
+    [webUrl, `http://localhost:${webPort}`, authUrl, `http://localhost:${authPort}`].join(','),
   ...(env.DEMO_PASSWORD ? { DEMO_PASSWORD: env.DEMO_PASSWORD } : {}),
   ...(env.AUTH_DATABASE_URL ? { DATABASE_URL: env.AUTH_DATABASE_URL } : {}),
 };
@@ -117,15 +123,26 @@ async function runEmbedded(): Promise<void> {
   const { startAuthApi } = await import('@groupchat/auth-api/boot');
   const { startChatApi } = await import('@groupchat/chat-api/boot');
   const bus = new MemoryBus();
-  const auth = await startAuthApi(loadAuthConfig(authEnv), { bus, logger: createLogger('auth-api', common.LOG_LEVEL) });
+  const auth = await startAuthApi(loadAuthConfig(authEnv), {
+    bus,
+    logger: createLogger('auth-api', common.LOG_LEVEL),
+  });
   const chats = [];
   for (let i = 0; i < chatInstances; i++) {
-    chats.push(await startChatApi(chatEnv(chatPort + i), { bus, logger: createLogger('chat-api', common.LOG_LEVEL) }));
+    chats.push(
+      await startChatApi(chatEnv(chatPort + i), { bus, logger: createLogger('chat-api', common.LOG_LEVEL) }),
+    );
   }
   const closers: (() => Promise<void>)[] = [...chats.map((c) => () => c.close()), () => auth.close()];
   if (existsSync(join(root, 'apps/web/server.ts'))) {
     const { startWebServer } = await import('@groupchat/web/server');
-    const web = await startWebServer({ port: webPort, host, authApiUrl: authUrl, chatApiUrl: chatUrls[0]!, distDir: join(root, 'apps/web/dist') });
+    const web = await startWebServer({
+      port: webPort,
+      host,
+      authApiUrl: authUrl,
+      chatApiUrl: chatUrls[0]!,
+      distDir: join(root, 'apps/web/dist'),
+    });
     closers.unshift(() => web.close());
   }
   banner();
@@ -157,7 +174,10 @@ async function waitHealthy(url: string, child: ChildProcess, timeoutMs = 60_000)
 async function runProcesses(): Promise<void> {
   const children: ChildProcess[] = [];
   const start = (name: string, script: string, childEnv: Record<string, string>) => {
-    const child = spawn(process.execPath, [join(root, script)], { env: { ...env, ...childEnv }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [join(root, script)], {
+      env: { ...env, ...childEnv },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.on('exit', (code, signal) => {
       if (!stopping) console.error(`${name} exited (${signal ?? code})`);
     });
@@ -170,7 +190,9 @@ async function runProcesses(): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: stopping…`);
     for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    await Promise.all(
+      children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)),
+    );
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
@@ -178,7 +200,9 @@ async function runProcesses(): Promise<void> {
   const auth = start('auth-api', 'apps/auth-api/src/main.ts', authEnv);
   await waitHealthy(authUrl, auth);
   await Promise.all(
-    chatUrls.map((url, i) => waitHealthy(url, start(`chat-api#${i + 1}`, 'apps/chat-api/src/main.ts', chatEnv(chatPort + i)))),
+    chatUrls.map((url, i) =>
+      waitHealthy(url, start(`chat-api#${i + 1}`, 'apps/chat-api/src/main.ts', chatEnv(chatPort + i))),
+    ),
   );
   if (existsSync(join(root, 'apps/web/server.ts'))) {
     const web = start('web', 'apps/web/server.ts', {

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, generalGroupId, login, type Platform, startPlatform, startService } from '../support/platform.ts';
+import {
+  api,
+  generalGroupId,
+  login,
+  type Platform,
+  startPlatform,
+  startService,
+} from '../support/platform.ts';
 
 let platform: Platform;
 beforeAll(async () => {
@@ -15,23 +22,36 @@ it('auth-api down for 30 s: cached members keep chatting, uncached lookups get 5
   const carol = await login(platform.auth.url, 'carol@acme.example');
   const general = await generalGroupId(platform.auth.url, bob.token);
   // A group chat-api has never looked up: it cannot be answered while auth-api is away.
-  const created = await api('POST', `${platform.auth.url}/api/auth/groups`, bob.token, { name: 'outage-room' });
+  const created = await api('POST', `${platform.auth.url}/api/auth/groups`, bob.token, {
+    name: 'outage-room',
+  });
   expect(created.status).toBe(201);
   const uncached = created.body.id as string;
 
   // Bob and Carol are active in general: their membership is cached.
-  expect((await api('POST', `${chat.url}/api/chat/groups/${general}/messages`, bob.token, { content: 'before' })).status).toBe(201);
-  expect((await api('GET', `${chat.url}/api/chat/groups/${general}/messages?limit=5`, carol.token)).status).toBe(200);
+  expect(
+    (await api('POST', `${chat.url}/api/chat/groups/${general}/messages`, bob.token, { content: 'before' }))
+      .status,
+  ).toBe(201);
+  expect(
+    (await api('GET', `${chat.url}/api/chat/groups/${general}/messages?limit=5`, carol.token)).status,
+  ).toBe(200);
 
   await platform.auth.stop('SIGTERM');
   const outageStarted = Date.now();
   let sent = 0;
   while (Date.now() - outageStarted < 30_000) {
-    const send = await api('POST', `${chat.url}/api/chat/groups/${general}/messages`, bob.token, { content: `during outage ${sent}` });
+    const send = await api('POST', `${chat.url}/api/chat/groups/${general}/messages`, bob.token, {
+      content: `during outage ${sent}`,
+    });
     expect(send.status).toBe(201);
     sent += 1;
-    expect((await api('GET', `${chat.url}/api/chat/groups/${general}/messages?limit=5`, carol.token)).status).toBe(200);
-    const refused = await api('POST', `${chat.url}/api/chat/groups/${uncached}/messages`, bob.token, { content: 'nope' });
+    expect(
+      (await api('GET', `${chat.url}/api/chat/groups/${general}/messages?limit=5`, carol.token)).status,
+    ).toBe(200);
+    const refused = await api('POST', `${chat.url}/api/chat/groups/${uncached}/messages`, bob.token, {
+      content: 'nope',
+    });
     expect(refused.status).toBe(503);
     expect(refused.body).toMatchObject({ status: 503 });
     await new Promise((r) => setTimeout(r, 1_000));
@@ -42,7 +62,9 @@ it('auth-api down for 30 s: cached members keep chatting, uncached lookups get 5
   platform.auth = await startService('auth-api', platform.authEnv);
   let status = 0;
   for (let t = 0; t < 100 && status !== 201; t++) {
-    status = (await api('POST', `${chat.url}/api/chat/groups/${uncached}/messages`, bob.token, { content: 'after' })).status;
+    status = (
+      await api('POST', `${chat.url}/api/chat/groups/${uncached}/messages`, bob.token, { content: 'after' })
+    ).status;
     if (status !== 201) await new Promise((r) => setTimeout(r, 200));
   }
   expect(status).toBe(201);

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { allMessages, api, generalGroupId, login, type Platform, startPlatform, subscribe } from '../support/platform.ts';
+import {
+  allMessages,
+  api,
+  generalGroupId,
+  login,
+  type Platform,
+  startPlatform,
+  subscribe,
+} from '../support/platform.ts';
 
 let platform: Platform;
 beforeAll(async () => {
@@ -10,7 +18,7 @@ afterAll(async () => {
 });
 
 it('kill -9 of a chat-api during a stream: every acknowledged message is stored once, the survivor delivers all in order', async () => {
-  const [instanceA, instanceB] = platform.chats as [typeof platform.chats[0], typeof platform.chats[0]];
+  const [instanceA, instanceB] = platform.chats as [(typeof platform.chats)[0], (typeof platform.chats)[0]];
   const bob = await login(platform.auth.url, 'bob@acme.example');
   const carol = await login(platform.auth.url, 'carol@acme.example');
   const groupId = await generalGroupId(platform.auth.url, bob.token);
@@ -45,9 +53,12 @@ it('kill -9 of a chat-api during a stream: every acknowledged message is stored 
   expect(acknowledged.size).toBe(total);
   expect(failures).toBeGreaterThan(0); // the crash really happened mid-stream
 
-  const stored = (await allMessages(instanceB.url, carol.token, groupId)).filter((m) => m.client_message_id?.startsWith('crash-'));
+  const stored = (await allMessages(instanceB.url, carol.token, groupId)).filter((m) =>
+    m.client_message_id?.startsWith('crash-'),
+  );
   const counts = new Map<string, number>();
-  for (const message of stored) counts.set(message.client_message_id, (counts.get(message.client_message_id) ?? 0) + 1);
+  for (const message of stored)
+    counts.set(message.client_message_id, (counts.get(message.client_message_id) ?? 0) + 1);
   for (const [clientMessageId, id] of acknowledged) {
     expect(counts.get(clientMessageId), clientMessageId).toBe(1);
     expect(stored.find((m) => m.client_message_id === clientMessageId)?.id).toBe(id);
@@ -56,10 +67,15 @@ it('kill -9 of a chat-api during a stream: every acknowledged message is stored 
 
   // The subscriber on the surviving instance saw exactly the stored sequence: in order, no gap, no duplicate.
   const deadline = Date.now() + 5_000;
-  while (carolOnB.messages.filter((m) => m.client_message_id?.startsWith('crash-')).length < total && Date.now() < deadline) {
+  while (
+    carolOnB.messages.filter((m) => m.client_message_id?.startsWith('crash-')).length < total &&
+    Date.now() < deadline
+  ) {
     await new Promise((r) => setTimeout(r, 50));
   }
-  const received = carolOnB.messages.filter((m) => m.client_message_id?.startsWith('crash-')).map((m) => m.id);
+  const received = carolOnB.messages
+    .filter((m) => m.client_message_id?.startsWith('crash-'))
+    .map((m) => m.id);
   expect(received).toEqual(stored.map((m) => m.id));
   carolOnB.close();
 });

@@ -1,7 +1,14 @@
 import { execSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { allMessages, api, generalGroupId, login, type Platform, startPlatform } from '../support/platform.ts';
+import {
+  allMessages,
+  api,
+  generalGroupId,
+  login,
+  type Platform,
+  startPlatform,
+} from '../support/platform.ts';
 
 let platform: Platform;
 beforeAll(async () => {
@@ -21,7 +28,9 @@ it('PostgreSQL restarts during traffic: failures are 503, nothing acknowledged i
   const bob = await login(platform.auth.url, 'bob@acme.example');
   const groupId = await generalGroupId(platform.auth.url, bob.token);
   // Warm the membership cache so the outage is the database's alone.
-  expect((await api('GET', `${chat.url}/api/chat/groups/${groupId}/messages?limit=1`, bob.token)).status).toBe(200);
+  expect(
+    (await api('GET', `${chat.url}/api/chat/groups/${groupId}/messages?limit=1`, bob.token)).status,
+  ).toBe(200);
 
   const acknowledged = new Map<string, string>();
   const statuses = new Map<number, number>();

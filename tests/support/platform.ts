@@ -8,8 +8,10 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 
 export const root = resolve(import.meta.dirname, '../..');
-export const PG_URL = process.env.FAULTS_PG_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const REDIS_URL = process.env.FAULTS_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const PG_URL =
+  process.env.FAULTS_PG_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL =
+  process.env.FAULTS_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const PASSWORD = 'correct-horse-battery-staple';
 
 export async function freePort(): Promise<number> {
@@ -41,7 +43,10 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startService(app: 'auth-api' | 'chat-api', env: Record<string, string>): Promise<ServiceProcess> {
+export async function startService(
+  app: 'auth-api' | 'chat-api',
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
   const port = Number(env.PORT);
   const url = `http://127.0.0.1:${port}`;
   const output: string[] = [];
@@ -109,7 +114,8 @@ export async function startPlatform(chatInstances: number): Promise<Platform> {
   });
   const auth = await startService('auth-api', authEnv);
   const chats: ServiceProcess[] = [];
-  for (let i = 0; i < chatInstances; i++) chats.push(await startService('chat-api', chatEnv(await freePort())));
+  for (let i = 0; i < chatInstances; i++)
+    chats.push(await startService('chat-api', chatEnv(await freePort())));
   return {
     auth,
     chats,
@@ -140,7 +146,10 @@ export async function api(
 ): Promise<{ status: number; body: any }> {
   const response = await fetch(url, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     signal: AbortSignal.timeout(10_000),
   });
@@ -168,7 +177,11 @@ export async function generalGroupId(authUrl: string, token: string): Promise<st
 }
 
 /** A WebSocket subscriber that records every message frame of one group. */
-export async function subscribe(chatUrl: string, token: string, groupId: string): Promise<{ frames: any[]; messages: any[]; close(): void }> {
+export async function subscribe(
+  chatUrl: string,
+  token: string,
+  groupId: string,
+): Promise<{ frames: any[]; messages: any[]; close(): void }> {
   const socket = new WebSocket(`${chatUrl.replace(/^http/, 'ws')}/api/chat/ws`);
   const frames: any[] = [];
   const messages: any[] = [];

@@ -51,7 +51,7 @@ export function loadAuthConfig(env: Env = process.env) {
           url: databaseUrl,
           poolSize: read.int('DATABASE_POOL_SIZE', 10, { min: 1, max: 200 }),
         } as const)
-      : ({ kind: 'pglite', dataDir } as const),
+      : ({ kind: 'pglite', dataDir: dataDir as string | null } as const),
     redisUrl: read.url('REDIS_URL'),
     /** Origins whose cookie-authenticated writes are accepted (Fetch-metadata CSRF defence). */
     allowedOrigins: read.list('ALLOWED_ORIGINS', [
