@@ -43,7 +43,7 @@ export async function startAuthApi(
     createBus(config.redisUrl, {
       onError: (error) => logger.warn({ err: error, event: 'redis_error' }, 'redis error'),
     });
-  const rateLimiter = overrides.rateLimiter ?? createRateLimiter(config.redisUrl, 'auth-rl:');
+  const rateLimiter = overrides.rateLimiter ?? createRateLimiter(config.redisUrl, config.rateLimitKeyPrefix);
   const core = createAuthCore({
     config,
     db: database.db,

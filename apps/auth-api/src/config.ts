@@ -75,6 +75,8 @@ export function loadAuthConfig(env: Env = process.env) {
       /** Optional secret that encrypts private keys at rest (AES-256-GCM); recommended in production. */
       encryptionSecret: read.string('SIGNING_KEY_ENCRYPTION_SECRET'),
     },
+    /** Namespace of the rate-limit counters in Redis (tests use their own, so runs never share counters). */
+    rateLimitKeyPrefix: read.string('RATE_LIMIT_KEY_PREFIX', 'auth-rl:'),
     rateLimits: {
       loginPerIpPerMinute: read.int('RATE_LIMIT_LOGIN_PER_IP', 30, { min: 1 }),
       loginPerEmailPerMinute: read.int('RATE_LIMIT_LOGIN_PER_EMAIL', 10, { min: 1 }),

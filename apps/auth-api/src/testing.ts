@@ -57,6 +57,7 @@ export async function startTestAuthApi(
     DEMO_PASSWORD: DEMO.password,
     SIGNING_KEY_PUBLISH_AHEAD_SECONDS: '0',
     REVOCATION_POLL_MS: '500',
+    RATE_LIMIT_KEY_PREFIX: `test-rl-${port}-${Date.now().toString(36)}:`,
     ...(process.env.TEST_REDIS_URL && !options.bus ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
     ...options.env,
   };
