@@ -167,6 +167,16 @@ describe('UserTokenVerifier', () => {
     expect((await v.verify(await token({ sid: uuidv7() }))).userId).toBe(user.sub);
   });
 
+  it('remembers a verified token only until it expires', async () => {
+    let now = Date.now();
+    const v = verifier({ now: () => now, clockToleranceSeconds: 0 });
+    const jwt = await token({}, {}, signingKey, '60s');
+    expect((await v.verify(jwt)).userId).toBe(user.sub);
+    expect((await v.verify(jwt)).userId).toBe(user.sub);
+    now += 61_000;
+    expect(await rejects(v, jwt)).toBe('token expired');
+  });
+
   it('refetches the JWKS for an unknown kid, at most once per cooldown', async () => {
     const v = verifier({ cooldownMs: 60_000 });
     await v.verify(await token());

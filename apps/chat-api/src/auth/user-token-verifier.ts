@@ -71,6 +71,7 @@ const ALGORITHMS = [
   'RS512',
 ];
 const MAX_TOKEN_LENGTH = 8 * 1024;
+const MAX_CACHED_TOKENS = 50_000;
 
 /**
  * Verifies RFC 9068 user access tokens locally against auth-api's JWKS: no call per request.
@@ -87,6 +88,11 @@ export class UserTokenVerifier {
   #fetchFailedAt = 0;
   #staleKeys: JWTVerifyGetKey | null = null;
   #fetches = 0;
+  /**
+   * Tokens that verified, by their exact bytes, until they expire: a user sending a burst of messages
+   * pays for one ECDSA verification, not one per request. Revocation is still checked on every use.
+   */
+  readonly #verified = new Map<string, UserPrincipal>();
 
   constructor(options: UserTokenVerifierOptions) {
     this.#options = options;
@@ -128,6 +134,22 @@ export class UserTokenVerifier {
 
   async verify(token: string): Promise<UserPrincipal> {
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError('token too long');
+    const cached = this.#verified.get(token);
+    if (cached) {
+      if (cached.expiresAt > this.#now()) {
+        if (this.#options.revocations.isRevoked(cached.tokenId, cached.sessionId))
+          throw new InvalidTokenError('token revoked');
+        return cached;
+      }
+      this.#verified.delete(token);
+    }
+    const principal = await this.#verifyUncached(token);
+    if (this.#verified.size >= MAX_CACHED_TOKENS) this.#verified.clear();
+    this.#verified.set(token, principal);
+    return principal;
+  }
+
+  async #verifyUncached(token: string): Promise<UserPrincipal> {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.#getKey, {
