@@ -260,7 +260,13 @@ export function toProblem(error: unknown): HttpProblem {
 
 export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const problem = toProblem(error);
-  if (problem.status >= 500) {
+  if (problem.status === 503) {
+    // A dependency that is down is expected and already reported by /ready: one line, no stack per request.
+    request.log.warn(
+      { event: 'dependency_unavailable', code: problem.code, error: (error as Error)?.message },
+      'dependency unavailable',
+    );
+  } else if (problem.status >= 500) {
     request.log.error({ err: error, event: 'request_failed', code: problem.code }, 'request failed');
   }
   return reply
