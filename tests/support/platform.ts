@@ -25,6 +25,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export async function dropDatabase(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`drop database if exists "${new URL(url).pathname.slice(1)}" with (force)`);
+  await client.end();
+}
+
 export async function createDatabase(prefix: string): Promise<string> {
   const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
   const client = new pg.Client({ connectionString: PG_URL });
@@ -116,15 +123,19 @@ export async function startPlatform(chatInstances: number): Promise<Platform> {
   const chats: ServiceProcess[] = [];
   for (let i = 0; i < chatInstances; i++)
     chats.push(await startService('chat-api', chatEnv(await freePort())));
-  return {
+  const platform: Platform = {
     auth,
     chats,
     authEnv,
     chatEnv,
     async stop() {
-      await Promise.all([...chats.map((c) => c.stop('SIGKILL')), auth.stop('SIGKILL')]);
+      // `auth` may have been replaced by a restarted process (auth-outage test): stop the current one.
+      await Promise.all([...chats.map((c) => c.stop('SIGKILL')), platform.auth.stop('SIGKILL')]);
+      await dropDatabase(chatDatabase);
+      await dropDatabase(authEnv.DATABASE_URL);
     },
   };
+  return platform;
 }
 
 export async function login(authUrl: string, email: string): Promise<{ token: string; userId: string }> {
