@@ -70,6 +70,13 @@ async function check(name: string, body: () => Promise<boolean>): Promise<void> 
   console.log(`${ok ? '✅' : '❌'} ${name}`);
 }
 
+async function dropDatabase(name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`drop database if exists "${name}" with (force)`);
+  await client.end();
+}
+
 async function createDatabase(name: string): Promise<string> {
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
@@ -112,9 +119,10 @@ await check(
   async () => {
     const suffix = Date.now().toString(36);
     const secret = `ci-${suffix}-${'x'.repeat(40)}`;
+    const databases = [`platform_auth_${suffix}`, `platform_chat_${suffix}`] as const;
     const platform = startPlatform({
-      AUTH_DATABASE_URL: await createDatabase(`platform_auth_${suffix}`),
-      CHAT_DATABASE_URL: await createDatabase(`platform_chat_${suffix}`),
+      AUTH_DATABASE_URL: await createDatabase(databases[0]),
+      CHAT_DATABASE_URL: await createDatabase(databases[1]),
       REDIS_URL,
       CHAT_INSTANCES: '2',
       SERVICE_CLIENT_SECRET: secret,
@@ -129,6 +137,7 @@ await check(
       return code === 0;
     } finally {
       await stopPlatform(platform);
+      for (const name of databases) await dropDatabase(name);
     }
   },
 );
