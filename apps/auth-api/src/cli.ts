@@ -25,8 +25,9 @@ import {
   migrateToLatest,
   openDatabase,
 } from '@groupchat/service-kit';
-import type { Actor, ClientView } from './clients/index.ts';
+import type { Actor } from './clients/index.ts';
 import { createClientService } from './clients/index.ts';
+import { clientView, summaryView } from './clients/views.ts';
 import { type AuthConfig, KNOWN_SCOPES, loadAuthConfig } from './config.ts';
 import { createAuthCore } from './core.ts';
 import { migrations } from './db/migrations.ts';
@@ -163,21 +164,15 @@ export async function runCli(
       case 'clients list': {
         const list = await clients.list(OPERATOR);
         if (values.json) {
-          io.out(
-            JSON.stringify(
-              list.map((client) => summary(client)),
-              null,
-              2,
-            ),
-          );
+          io.out(JSON.stringify(list.map(summaryView), null, 2));
         } else {
-          io.out(table(list.map((client) => summary(client))));
+          io.out(table(list.map(summaryView)));
         }
         return 0;
       }
       case 'clients show': {
         const clientId = only(rest, 'clients show <client_id>');
-        io.out(JSON.stringify(summary(await clients.get(OPERATOR, clientId)), null, 2));
+        io.out(JSON.stringify(clientView(await clients.get(OPERATOR, clientId)), null, 2));
         return 0;
       }
       case 'clients rotate': {
@@ -277,27 +272,7 @@ function only(rest: string[], usage: string): string {
   return rest[0];
 }
 
-function summary(client: Omit<ClientView, 'secrets'> & { secrets?: ClientView['secrets'] }) {
-  return {
-    client_id: client.clientId,
-    client_name: client.clientName,
-    client_type: client.clientType,
-    allowed_scopes: client.allowedScopes,
-    grant_types: client.grantTypes,
-    created_at: client.createdAt.toISOString(),
-    ...(client.secrets
-      ? {
-          secret_versions: client.secrets.map((secret) => ({
-            id: secret.id,
-            created_at: secret.createdAt.toISOString(),
-            expires_at: secret.expiresAt?.toISOString() ?? null,
-          })),
-        }
-      : {}),
-  };
-}
-
-function table(rows: ReturnType<typeof summary>[]): string {
+function table(rows: ReturnType<typeof summaryView>[]): string {
   if (rows.length === 0) return '(no clients)';
   const lines = rows.map((row) => [
     row.client_id,

@@ -2,7 +2,6 @@ import type { HttpServer } from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { PrincipalResolver } from '../principal/resolver.ts';
-import type { ClientRecord, SecretVersion } from './repository.ts';
 import {
   ClientIdParams,
   ClientListSchema,
@@ -12,7 +11,8 @@ import {
   RotatedSecretSchema,
   RotateSecretBody,
 } from './schema.ts';
-import type { Actor, ClientService, ClientView, CreatedClient } from './service.ts';
+import type { Actor, ClientService } from './service.ts';
+import { clientView, createdView, summaryView } from './views.ts';
 
 const Problem = (description: string) => Type.Ref('Problem', { description });
 const errors = {
@@ -173,37 +173,4 @@ export function registerClientRoutes(
       };
     },
   );
-}
-
-function summaryView(client: ClientRecord) {
-  return {
-    client_id: client.clientId,
-    client_name: client.clientName,
-    client_type: client.clientType,
-    allowed_scopes: client.allowedScopes,
-    grant_types: client.grantTypes,
-    created_at: client.createdAt.toISOString(),
-    updated_at: client.updatedAt.toISOString(),
-  };
-}
-
-function secretVersionView(secret: SecretVersion) {
-  return {
-    id: secret.id,
-    created_at: secret.createdAt.toISOString(),
-    expires_at: secret.expiresAt ? secret.expiresAt.toISOString() : null,
-  };
-}
-
-function clientView(client: ClientView) {
-  return { ...summaryView(client), secret_versions: client.secrets.map(secretVersionView) };
-}
-
-function createdView(client: CreatedClient) {
-  return {
-    ...clientView(client),
-    ...(client.clientSecret !== null
-      ? { client_secret: client.clientSecret, client_secret_expires_at: 0 }
-      : {}),
-  };
 }

@@ -47,6 +47,18 @@ function toGroup(row: {
 
 export function createGroupRepository(db: Kysely<AuthDB>) {
   const groupColumns = ['groups.id', 'groups.org_id', 'groups.name', 'groups.created_at'] as const;
+  /** Members with the display name their clients show. */
+  const selectMembers = () =>
+    db
+      .selectFrom('group_members')
+      .innerJoin('users', 'users.id', 'group_members.user_id')
+      .select([
+        'group_members.group_id',
+        'group_members.user_id',
+        'group_members.role',
+        'group_members.joined_at',
+        'users.display_name',
+      ]);
 
   return {
     async findById(id: string): Promise<GroupRecord | undefined> {
@@ -86,16 +98,7 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
     },
 
     async findMember(groupId: string, userId: string): Promise<MemberRecord | undefined> {
-      const row = await db
-        .selectFrom('group_members')
-        .innerJoin('users', 'users.id', 'group_members.user_id')
-        .select([
-          'group_members.group_id',
-          'group_members.user_id',
-          'group_members.role',
-          'group_members.joined_at',
-          'users.display_name',
-        ])
+      const row = await selectMembers()
         .where('group_members.group_id', '=', groupId)
         .where('group_members.user_id', '=', userId)
         .executeTakeFirst();
@@ -103,16 +106,7 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
     },
 
     async listMembers(groupId: string): Promise<MemberRecord[]> {
-      const rows = await db
-        .selectFrom('group_members')
-        .innerJoin('users', 'users.id', 'group_members.user_id')
-        .select([
-          'group_members.group_id',
-          'group_members.user_id',
-          'group_members.role',
-          'group_members.joined_at',
-          'users.display_name',
-        ])
+      const rows = await selectMembers()
         .where('group_members.group_id', '=', groupId)
         .orderBy('group_members.joined_at')
         .orderBy('group_members.user_id')
