@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { KNOWN_SCOPES } from '../config.ts';
+import { MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URIS, TOKEN_ENDPOINT_AUTH_METHODS } from './registration.ts';
 import { MIN_SUPPLIED_SECRET_LENGTH } from './secrets.ts';
 import { CLIENT_ID_PATTERN, KNOWN_GRANT_TYPES, MAX_GRACE_SECONDS } from './service.ts';
 
@@ -44,6 +45,26 @@ export const CreateClientBody = Type.Object(
       maxItems: 8,
       description: 'an empty list makes a client that may only introspect and revoke',
     }),
+    redirect_uris: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: MAX_REDIRECT_URI_LENGTH }), {
+        maxItems: MAX_REDIRECT_URIS,
+        description:
+          'for authorization_code (at least one): absolute, no fragment, https (http only on 127.0.0.1, ' +
+          '[::1] or localhost); matched exactly, byte for byte',
+      }),
+    ),
+    token_endpoint_auth_method: Type.Optional(
+      Type.Enum([...TOKEN_ENDPOINT_AUTH_METHODS], {
+        description:
+          'none for public clients (the default for them; PKCE is their proof); client_secret_basic ' +
+          '(default for confidential ones) or client_secret_post. A confidential client may use either secret method',
+      }),
+    ),
+    first_party: Type.Optional(
+      Type.Boolean({
+        description: 'the platform’s own app: users are not asked for consent (default false)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -63,6 +84,9 @@ const clientProperties = {
   client_type: Type.Enum(['confidential', 'public']),
   allowed_scopes: Type.Array(Type.String()),
   grant_types: Type.Array(Type.String()),
+  redirect_uris: Type.Array(Type.String()),
+  token_endpoint_auth_method: Type.Enum([...TOKEN_ENDPOINT_AUTH_METHODS]),
+  first_party: Type.Boolean(),
   created_at: Timestamp,
   updated_at: Timestamp,
 };
