@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { createHttpServer, type HttpServer } from '@groupchat/service-kit';
 import { sql } from 'kysely';
+import { registerAuthorize } from './authorize/index.ts';
 import { registerClientAdmin } from './clients/index.ts';
 import type { AuthCore } from './core.ts';
 import { registerGroups } from './groups/index.ts';
@@ -17,7 +18,8 @@ export async function buildApp(core: AuthCore): Promise<HttpServer> {
     serviceName: 'auth-api',
     description:
       'Identity (users, organizations, sessions), groups and members, and an OAuth 2.0 authorization server ' +
-      '(client credentials, RFC 9068 JWT access tokens, JWKS, RFC 8414 metadata, RFC 7662 introspection, RFC 7009 revocation).',
+      '(client credentials; authorization code with PKCE, refresh tokens, OpenID Connect; RFC 9068 JWT access tokens, JWKS, ' +
+      'RFC 8414 metadata, RFC 7662 introspection, RFC 7009 revocation).',
     logger: core.logger,
     readinessChecks: {
       database: async () => {
@@ -47,6 +49,7 @@ export async function buildApp(core: AuthCore): Promise<HttpServer> {
   await registerIdentity(app, core);
   await registerGroups(app, core);
   await registerOAuth(app, core);
+  await registerAuthorize(app, core);
   await registerClientAdmin(app, core);
   return app;
 }

@@ -164,7 +164,6 @@ export function loadAuthConfig(env: Env = process.env) {
     authorization: {
       codeTtlSeconds: read.int('AUTHORIZATION_CODE_TTL_SECONDS', 60, { min: 5, max: 600 }),
       refreshTokenTtlSeconds: read.int('REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, { min: 60 }),
-      idTokenTtlSeconds: read.int('ID_TOKEN_TTL_SECONDS', 900, { min: 30, max: 86_400 }),
     },
     session: {
       cookieName: read.string('SESSION_COOKIE_NAME', 'sid'),
@@ -188,6 +187,9 @@ export function loadAuthConfig(env: Env = process.env) {
       tokenPerIpPerMinute: read.int('RATE_LIMIT_TOKEN_PER_IP', 1200, { min: 1 }),
       /** Argon2id client-secret checks per IP (unknown client, wrong or not yet verified secret). */
       clientAuthPerIpPerMinute: read.int('RATE_LIMIT_CLIENT_AUTH_PER_IP', 60, { min: 1 }),
+      /** Pages and forms of /oauth/authorize per IP (the sign-in form also counts as a login). */
+      authorizePerIpPerMinute: read.int('RATE_LIMIT_AUTHORIZE_PER_IP', 300, { min: 1 }),
+      connectedAppChangesPerUserPerMinute: read.int('RATE_LIMIT_CONNECTED_APPS_PER_USER', 30, { min: 1 }),
     },
     demo: {
       seed: read.bool('SEED_DEMO_DATA', databaseUrl === undefined),

@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { AuthConfig } from './config.ts';
 import type { AuthDB } from './db/schema.ts';
+import { createGrantRepository } from './grants/repository.ts';
+import { GrantService } from './grants/service.ts';
 import { createSigningKeyRepository } from './keys/repository.ts';
 import { KeyService } from './keys/service.ts';
 import { PrincipalResolver } from './principal/resolver.ts';
@@ -43,6 +45,8 @@ export interface AuthCore {
   users: UserRepository;
   passwords: PasswordHasher;
   principals: PrincipalResolver;
+  /** OAuth grants (consents, codes, refresh tokens): shared by /oauth/*, the sign-in pages and logout. */
+  grants: GrantService;
 }
 
 export function createAuthCore(deps: AuthDeps): AuthCore {
@@ -79,6 +83,17 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     now,
   });
   const users = createUserRepository(db);
+  const grants = new GrantService({
+    repository: createGrantRepository(db),
+    revocations,
+    logger,
+    codeTtlSeconds: config.authorization.codeTtlSeconds,
+    refreshTokenTtlSeconds: config.authorization.refreshTokenTtlSeconds,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    now,
+  });
+  // Refresh tokens end with the sign-in session they were authorized in (logout).
+  sessions.onEnd((sessionId) => grants.endForSession(sessionId));
   const principals = new PrincipalResolver({
     verifier: tokenVerifier,
     sessions,
@@ -101,6 +116,7 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     users,
     passwords: new PasswordHasher(),
     principals,
+    grants,
   };
 }
 

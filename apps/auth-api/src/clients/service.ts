@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DeclaredClient } from '../config.ts';
 import { insufficientScope } from '../principal/errors.ts';
 import { isPlatformAdmin, type Principal } from '../principal/principal.ts';
+import { PLATFORM_CLIENT_ID } from '../tokens/claims.ts';
 import { ClientRecordCache } from './record-cache.ts';
 import { checkRegistration, KNOWN_GRANT_TYPES } from './registration.ts';
 import {
@@ -114,6 +115,11 @@ export class ClientService {
       throw problems.badRequest(
         'client_id must be 3 to 128 letters, digits, ".", "_", "~" or "-"',
         'invalid_client_id',
+      );
+    if (clientId === PLATFORM_CLIENT_ID)
+      throw problems.conflict(
+        `client_id "${clientId}" is reserved for the platform's own web client`,
+        'client_id_taken',
       );
     const fields = checkRegistration(input);
     const { allowedScopes, grantTypes } = fields;

@@ -1,6 +1,6 @@
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.ts';
 
-export const SUPPORTED_GRANT_TYPES = ['client_credentials'] as const;
+export const SUPPORTED_GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
 export type SupportedGrantType = (typeof SUPPORTED_GRANT_TYPES)[number];
 
 /** `grant_type` must be present and be one this server implements. */

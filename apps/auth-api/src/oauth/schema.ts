@@ -18,7 +18,25 @@ const clientAuthProperties = {
 };
 
 export const TokenRequest = Type.Object({
-  grant_type: Type.Optional(Type.String({ maxLength: 100, description: 'must be client_credentials' })),
+  grant_type: Type.Optional(
+    Type.String({ maxLength: 100, description: 'client_credentials, authorization_code or refresh_token' }),
+  ),
+  code: Type.Optional(Type.String({ maxLength: 200, description: 'authorization_code: the code' })),
+  redirect_uri: Type.Optional(
+    Type.String({
+      maxLength: 2000,
+      description: 'authorization_code: the redirect_uri of the authorization request',
+    }),
+  ),
+  code_verifier: Type.Optional(
+    Type.String({
+      maxLength: 200,
+      description: 'authorization_code: the PKCE verifier (RFC 7636), required',
+    }),
+  ),
+  refresh_token: Type.Optional(
+    Type.String({ maxLength: 200, description: 'refresh_token: the refresh token' }),
+  ),
   scope: Type.Optional(
     Type.String({
       maxLength: 1000,
@@ -44,6 +62,13 @@ export const TokenResponse = Type.Object(
     token_type: Type.Literal('Bearer'),
     expires_in: Type.Integer({ description: 'seconds' }),
     scope: Type.String({ description: 'the granted scopes, space-separated' }),
+    refresh_token: Type.Optional(
+      Type.String({
+        description:
+          'authorization_code and refresh_token grants: a new refresh token (rotated on every use)',
+      }),
+    ),
+    id_token: Type.Optional(Type.String({ description: 'OpenID Connect ID token, when openid was granted' })),
   },
   { description: 'sent with Cache-Control: no-store and Pragma: no-cache' },
 );
@@ -103,21 +128,35 @@ export const oauthErrorBody = (description: string) =>
 export const AuthorizationServerMetadata = Type.Object(
   {
     issuer: Type.String(),
+    authorization_endpoint: Type.String(),
+    userinfo_endpoint: Type.String(),
     token_endpoint: Type.String(),
     introspection_endpoint: Type.String(),
     revocation_endpoint: Type.String(),
     jwks_uri: Type.String(),
     grant_types_supported: Type.Array(Type.String()),
-    response_types_supported: Type.Array(Type.String(), {
-      description: 'empty: there is no authorization endpoint',
+    response_types_supported: Type.Array(Type.String(), { description: 'code only (RFC 9700 §2.1.2)' }),
+    response_modes_supported: Type.Array(Type.String()),
+    code_challenge_methods_supported: Type.Array(Type.String(), {
+      description: 'S256 only; PKCE is required',
     }),
+    authorization_response_iss_parameter_supported: Type.Boolean({ description: 'RFC 9207' }),
     token_endpoint_auth_methods_supported: Type.Array(Type.String()),
     introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
     revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
     scopes_supported: Type.Array(Type.String()),
     service_documentation: Type.String(),
+    subject_types_supported: Type.Optional(Type.Array(Type.String())),
+    id_token_signing_alg_values_supported: Type.Optional(Type.Array(Type.String())),
+    claims_supported: Type.Optional(Type.Array(Type.String())),
+    prompt_values_supported: Type.Optional(Type.Array(Type.String())),
+    request_parameter_supported: Type.Optional(Type.Boolean()),
+    request_uri_parameter_supported: Type.Optional(Type.Boolean()),
   },
-  { description: 'RFC 8414 authorization server metadata' },
+  {
+    description:
+      'RFC 8414 authorization server metadata; the OpenID Connect discovery document is the same with the OpenID Provider fields',
+  },
 );
 export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetadata>;
 

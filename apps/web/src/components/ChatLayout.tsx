@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { hrefFor, useRoute } from '../route.ts';
 import { unreadCount } from '../state/chat.ts';
 import { useChat, useChatStore, useSessionStore } from '../state/hooks.ts';
+import { ConnectedApps } from './ConnectedApps.tsx';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { CreateGroup } from './CreateGroup.tsx';
 import { GroupList } from './GroupList.tsx';
@@ -73,6 +74,7 @@ function UserMenu() {
             {user.id}
           </code>
         </p>
+        <ConnectedApps />
         <button
           type="button"
           className="secondary small"
