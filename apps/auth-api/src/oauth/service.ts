@@ -134,7 +134,7 @@ export class OAuthService {
    */
   async #publicClient(clientId: string): Promise<ClientRecord> {
     const client = await this.#deps.clients.find(clientId);
-    if (!client || client.tokenEndpointAuthMethod !== 'none') {
+    if (client?.tokenEndpointAuthMethod !== 'none') {
       this.#deps.logger.warn(
         { event: 'client_authentication_failed', client_id: clientId.slice(0, 128), method: 'none' },
         'OAuth client authentication failed',

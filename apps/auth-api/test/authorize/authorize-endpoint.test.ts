@@ -197,7 +197,7 @@ describe('the sign-in and consent forms', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
       const response = await agent.submit(page, '/oauth/authorize/login', {
-        email: DEMO.users.mallory,
+        email: 'limited@acme.example',
         password: 'wrong-password',
       });
       statuses.push(response.status);

@@ -75,12 +75,12 @@ export class FormAgent {
 export function hiddenFields(html: string): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields[unescape(match[1]!)] = unescape(match[2]!);
+    fields[htmlDecode(match[1]!)] = htmlDecode(match[2]!);
   }
   return fields;
 }
 
-function unescape(value: string): string {
+function htmlDecode(value: string): string {
   return value
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
