@@ -5,7 +5,16 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, DEMO, eventually, generalGroupId, login, type Platform, startPlatform, type User } from './helpers.ts';
+import {
+  api,
+  DEMO,
+  eventually,
+  generalGroupId,
+  login,
+  type Platform,
+  startPlatform,
+  type User,
+} from './helpers.ts';
 
 let platform: Platform;
 let authUrl: string;
@@ -33,7 +42,7 @@ beforeAll(async () => {
     },
   });
   expect(created.status).toBe(201);
-});
+}, 180_000);
 
 afterAll(async () => {
   await platform?.close();
@@ -63,7 +72,11 @@ async function authorize(email: string): Promise<{ code: string; verifier: strin
   const signedIn = await fetch(`${authUrl}/oauth/authorize/login`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `oauth_csrf=${csrf}`, origin: authUrl },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: `oauth_csrf=${csrf}`,
+      origin: authUrl,
+    },
     body: form.toString(),
   });
   expect(signedIn.status).toBe(303);
@@ -81,7 +94,7 @@ async function token(params: Record<string, string>) {
   return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
 
-it('accepts a delegated token whose aud names chat-api, within the user’s groups; refuses it after disconnect', async () => {
+it('accepts a delegated token whose aud names chat-api, within the user’s groups; refuses it once the app revokes its grant', async () => {
   const general = await generalGroupId(authUrl, bob);
   const { code, verifier } = await authorize(DEMO.users.bob);
   const issued = await token({
@@ -135,9 +148,12 @@ it('accepts a delegated token whose aud names chat-api, within the user’s grou
   expect(revoked.status).toBe(200);
   await eventually(
     async () =>
-      (await api('GET', `${chatUrl}/api/chat/groups/${general}/messages`, { token: issued.body.access_token! }))
-        .status === 401,
+      (
+        await api('GET', `${chatUrl}/api/chat/groups/${general}/messages`, {
+          token: issued.body.access_token!,
+        })
+      ).status === 401,
     5_000,
     'the revoked grant refused by chat-api',
   );
-});
+}, 120_000);

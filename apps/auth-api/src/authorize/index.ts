@@ -20,7 +20,12 @@ export async function registerAuthorize(app: HttpServer, core: AuthCore): Promis
     pagesPerIpPerMinute: config.rateLimits.authorizePerIpPerMinute,
     now: core.now,
   });
-  await registerAuthorizeRoutes(app, { service, principals: core.principals, cookie: config.session });
+  await registerAuthorizeRoutes(app, {
+    service,
+    principals: core.principals,
+    cookie: config.session,
+    issuer: config.issuer,
+  });
   registerConnectedAppRoutes(app, {
     apps: new ConnectedApps({
       grants: core.grants,

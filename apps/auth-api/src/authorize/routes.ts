@@ -15,6 +15,7 @@ export interface AuthorizeRouteDeps {
   service: AuthorizeService;
   principals: PrincipalResolver;
   cookie: SessionCookieSettings;
+  issuer: string;
 }
 
 const htmlResponse = (description: string) => Type.String({ description });
@@ -40,7 +41,7 @@ const formSchema = (summary: string, description: string) => ({
  * field and compared in constant time).
  */
 export async function registerAuthorizeRoutes(app: HttpServer, deps: AuthorizeRouteDeps): Promise<void> {
-  const { service, principals, cookie } = deps;
+  const { service, principals, cookie, issuer } = deps;
 
   await app.register(async (scope) => {
     scope.setErrorHandler((error: FastifyError, request, reply) => {
@@ -69,8 +70,13 @@ export async function registerAuthorizeRoutes(app: HttpServer, deps: AuthorizeRo
       });
       return token;
     };
+    // Our forms are served from the issuer's origin: that origin is always allowed here, whatever
+    // ALLOWED_ORIGINS says for the JSON API (a web client on another origin).
+    const issuerOrigin = new URL(issuer).origin;
     const checkForm = (request: FastifyRequest): Record<string, unknown> => {
-      principals.assertSameSite(request);
+      if (request.headers.origin !== issuerOrigin) principals.assertSameSite(request);
+      else if (request.headers['sec-fetch-site'] === 'cross-site')
+        throw new HttpProblem(403, 'cross_site_request', 'cross-site form submission');
       const body = (request.body ?? {}) as Record<string, unknown>;
       const sent = body.csrf_token;
       const expected = readCookie(request, CSRF_COOKIE);

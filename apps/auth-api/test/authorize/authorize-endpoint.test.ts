@@ -14,7 +14,7 @@ let secret: string;
 
 beforeAll(async () => {
   api = await startApi({
-    RATE_LIMIT_LOGIN_PER_EMAIL: '4',
+    RATE_LIMIT_LOGIN_PER_EMAIL: '8',
     AUTHORIZATION_CODE_TTL_SECONDS: '5',
     RATE_LIMIT_CONNECTED_APPS_PER_USER: '4',
   });
@@ -28,6 +28,14 @@ beforeAll(async () => {
     redirectUris: [REDIRECT, 'https://app.example/cb?x=1'],
   });
   secret = created.clientSecret!;
+  await clients.create(OPERATOR, {
+    clientId: 'other-app',
+    clientName: 'Other',
+    clientType: 'public',
+    allowedScopes: ['openid', 'email', 'groups:read'],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    redirectUris: [REDIRECT],
+  });
   await clients.create(OPERATOR, {
     clientId: 'machine-only',
     clientName: 'Machine',
@@ -195,7 +203,7 @@ describe('the sign-in and consent forms', () => {
     const agent = new FormAgent(api.url);
     const page = await agent.get(authorizeUrl());
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 10; i++) {
       const response = await agent.submit(page, '/oauth/authorize/login', {
         email: 'limited@acme.example',
         password: 'wrong-password',
@@ -203,7 +211,7 @@ describe('the sign-in and consent forms', () => {
       statuses.push(response.status);
       if (response.status === 429) expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
     }
-    expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
+    expect(statuses.slice(0, 8)).toEqual(Array(8).fill(401));
     expect(statuses.at(-1)).toBe(429);
   });
 
@@ -240,6 +248,15 @@ describe('the sign-in and consent forms', () => {
       });
     expect((await token({ redirect_uri: 'https://app.example/cb?x=1' })).body.error).toBe('invalid_grant');
     expect((await token({ code_verifier: pkce().verifier })).body.error).toBe('invalid_grant');
+    // Bound to the client it was issued to (RFC 6749 §4.1.3): another client cannot redeem it.
+    const otherClient = await postForm(`${api.url}/oauth/token`, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: 'other-app',
+    });
+    expect(otherClient.body.error).toBe('invalid_grant');
     const noVerifier = await postForm(`${api.url}/oauth/token`, {
       grant_type: 'authorization_code',
       code,
@@ -256,6 +273,13 @@ describe('the sign-in and consent forms', () => {
     expect(good.body).toMatchObject({ token_type: 'Bearer', scope: 'openid email groups:read' });
     expect(typeof good.body.refresh_token).toBe('string');
     expect(typeof good.body.id_token).toBe('string');
+    // The refresh token is bound to its client too (RFC 6749 §10.4).
+    const stolen = await postForm(`${api.url}/oauth/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: good.body.refresh_token as string,
+      client_id: 'other-app',
+    });
+    expect(stolen.body.error).toBe('invalid_grant');
 
     // Remembered: the same scopes again go straight back; a scope not yet agreed to asks again.
     const again = await agent.get(authorizeUrl({ scope: 'openid email' }));
@@ -284,6 +308,58 @@ describe('the sign-in and consent forms', () => {
       await agent.get(authorizeUrl({ prompt: 'none', scope: 'groups:read' })),
       'consent_required',
     );
+  });
+});
+
+describe('OpenID Connect: discovery, prompt, max_age, userinfo errors', () => {
+  it('serves /.well-known/openid-configuration with the same issuer and endpoints as RFC 8414', async () => {
+    const oidc = (await request(`${api.url}/.well-known/openid-configuration`)).body;
+    const oauth = (await request(`${api.url}/.well-known/oauth-authorization-server`)).body;
+    for (const field of [
+      'issuer',
+      'authorization_endpoint',
+      'token_endpoint',
+      'jwks_uri',
+      'userinfo_endpoint',
+      'revocation_endpoint',
+    ])
+      expect(oidc[field]).toBe(oauth[field]);
+    expect(oidc.issuer).toBe(api.url);
+    expect(oauth).toMatchObject({
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+    });
+    expect(oidc).toMatchObject({
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['ES256'],
+      scopes_supported: expect.arrayContaining(['openid', 'profile', 'email']),
+    });
+  });
+
+  it('prompt=login and max_age=0 ask for the password again even with a session', async () => {
+    const agent = await signedInAgent(DEMO.users.carol);
+    for (const params of [{ prompt: 'login' }, { max_age: '0' }] as Record<string, string>[]) {
+      const page = await agent.get(authorizeUrl(params));
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('name="password"');
+    }
+  });
+
+  it('userinfo: 401 without or with a bad token, 403 for a token without openid', async () => {
+    const none = await request(`${api.url}/oauth/userinfo`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toContain('Bearer');
+    const bad = await request(`${api.url}/oauth/userinfo`, { token: 'not.a.token' });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('www-authenticate')).toContain('invalid_token');
+    const login = await request<{ access_token: string }>(`${api.url}/api/auth/login`, {
+      method: 'POST',
+      body: { email: DEMO.users.carol, password: DEMO.password },
+    });
+    const noOpenid = await request(`${api.url}/oauth/userinfo`, { token: login.body.access_token });
+    expect(noOpenid.status).toBe(403);
+    expect(noOpenid.headers.get('www-authenticate')).toContain('insufficient_scope');
   });
 });
 
@@ -353,11 +429,12 @@ describe('connected apps', () => {
     expect(
       (await request(`${api.url}/api/auth/connected-apps/a%20b`, { method: 'DELETE', token: own })).status,
     ).toBe(400);
-    // Bob never connected it: another user's connection is not his to see (404).
+    // Carol never connected it (Mallory did): another user's connection is not hers to see (404).
     const bob = await request<{ access_token: string }>(`${api.url}/api/auth/login`, {
       method: 'POST',
       body: { email: DEMO.users.carol, password: DEMO.password },
     });
+    expect(bob.status).toBe(200);
     expect(
       (
         await request(`${api.url}/api/auth/connected-apps/web-app`, {
