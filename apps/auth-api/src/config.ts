@@ -1,15 +1,6 @@
-import { type Env, EnvReader } from '@groupchat/service-kit';
+import { KNOWN_SCOPES } from '@groupchat/contract';
 
-/** OpenID Connect scopes: they ask for identity claims, only a user can grant them. */
-export const OIDC_SCOPES = ['openid', 'profile', 'email'] as const;
-export const KNOWN_SCOPES = [
-  'groups:read',
-  'groups:write',
-  'members:read',
-  'admin:clients',
-  ...OIDC_SCOPES,
-] as const;
-export type Scope = (typeof KNOWN_SCOPES)[number];
+import { type Env, EnvReader } from '@groupchat/service-kit';
 
 /**
  * A client declared in configuration, so a fresh start already knows it (no CLI step needed):

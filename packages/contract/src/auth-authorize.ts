@@ -1,5 +1,11 @@
 import { type Static, Type } from 'typebox';
 
+/** How clients authenticate at the token endpoint; `none` is for public clients (PKCE is their proof). */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+export const MAX_REDIRECT_URIS = 10;
+export const MAX_REDIRECT_URI_LENGTH = 2000;
+
 /**
  * Shapes of "sign in with the platform" (contract Part 2): connected apps (the user's consents), the
  * user-delegated token response, OpenID Connect UserInfo, and the area's problem codes.
@@ -47,14 +53,3 @@ export const UserInfoResponse = Type.Object(
   { additionalProperties: true },
 );
 export type UserInfoResponse = Static<typeof UserInfoResponse>;
-
-/** Problem codes of this area (client registration and connected apps). */
-export const AuthorizeProblemCodes = [
-  'invalid_redirect_uri',
-  'redirect_uris_required',
-  'refresh_without_code',
-  'invalid_auth_method',
-  'public_client_grant',
-  'connected_app_not_found',
-  'csrf_token_mismatch',
-] as const;

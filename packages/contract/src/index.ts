@@ -3,3 +3,13 @@
 // typecheck. This package imports no app.
 
 export * from './auth-authorize.ts';
+export * from './auth-clients.ts';
+export * from './auth-groups.ts';
+export * from './auth-identity.ts';
+export * from './auth-oauth.ts';
+export * from './bus-events.ts';
+export * from './chat-live.ts';
+export * from './chat-messages.ts';
+export * from './common.ts';
+export * from './operations.ts';
+export * from './problems.ts';

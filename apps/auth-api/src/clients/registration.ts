@@ -1,14 +1,15 @@
+import {
+  GRANT_TYPES,
+  KNOWN_SCOPES,
+  MAX_REDIRECT_URI_LENGTH,
+  MAX_REDIRECT_URIS,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+} from '@groupchat/contract';
 import { problems } from '@groupchat/service-kit';
-import { KNOWN_SCOPES } from '../config.ts';
 import type { ClientFields, ClientType, TokenEndpointAuthMethod } from './repository.ts';
 
 /** Grant types a client may be registered for (the token endpoint serves all of them). */
-export const KNOWN_GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
-
-export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
-
-export const MAX_REDIRECT_URIS = 10;
-export const MAX_REDIRECT_URI_LENGTH = 2000;
+const KNOWN_GRANT_TYPES = GRANT_TYPES;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 

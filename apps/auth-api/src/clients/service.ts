@@ -1,3 +1,10 @@
+import {
+  CLIENT_ID_PATTERN,
+  GRANT_TYPES,
+  KNOWN_SCOPES,
+  MAX_GRACE_SECONDS,
+  MIN_SUPPLIED_SECRET_LENGTH,
+} from '@groupchat/contract';
 import { problems, uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import type { DeclaredClient } from '../config.ts';
@@ -5,7 +12,7 @@ import { insufficientScope } from '../principal/errors.ts';
 import { isPlatformAdmin, type Principal } from '../principal/principal.ts';
 import { PLATFORM_CLIENT_ID } from '../tokens/claims.ts';
 import { ClientRecordCache } from './record-cache.ts';
-import { checkRegistration, KNOWN_GRANT_TYPES } from './registration.ts';
+import { checkRegistration } from './registration.ts';
 import {
   type ClientRecord,
   type ClientRepository,
@@ -18,19 +25,12 @@ import {
 import {
   generateClientSecret,
   hashClientSecret,
-  MIN_SUPPLIED_SECRET_LENGTH,
   VerifiedSecretCache,
   verifyClientSecret,
 } from './secrets.ts';
 
-export { KNOWN_GRANT_TYPES };
-
-/** Unreserved URI characters only, so a client_id never needs encoding in Basic auth or a path. */
-export const CLIENT_ID_PATTERN = '^[A-Za-z0-9._~-]{3,128}$';
+// client_id: unreserved URI characters only, so it never needs encoding in Basic auth or a path.
 const CLIENT_ID_REGEX = new RegExp(CLIENT_ID_PATTERN);
-
-/** Longest grace period for a rotated secret: 30 days. */
-export const MAX_GRACE_SECONDS = 30 * 24 * 3600;
 
 /**
  * Who asks: a principal of the HTTP API (must be a platform admin), or the local operator (the CLI and

@@ -1,3 +1,4 @@
+import type { TokenResponse } from '@groupchat/contract';
 import type { Logger } from 'pino';
 import type { ClientRecord } from '../clients/repository.ts';
 import type { GrantRecord, GrantService } from '../grants/service.ts';
@@ -5,7 +6,6 @@ import type { TokenIssuer } from '../tokens/issuer.ts';
 import type { UserRepository } from '../users/repository.ts';
 import { InvalidGrant, InvalidScope } from './errors.ts';
 import { audienceFor } from './resource-check.ts';
-import type { TokenResponse } from './schema.ts';
 import { identityClaims } from './userinfo.ts';
 
 export interface DelegatedGrantParams {
