@@ -476,6 +476,56 @@ describe('connected apps', () => {
   }, 60_000);
 });
 
+describe('refresh tokens end with their user', () => {
+  it('a removed user’s refresh tokens and access tokens stop working', async () => {
+    const owner = await request<{ access_token: string; user: { org_id: string } }>(
+      `${api.url}/api/auth/login`,
+      {
+        method: 'POST',
+        body: { email: DEMO.users.bob, password: DEMO.password },
+      },
+    );
+    const made = await request<{ user: { id: string } }>(
+      `${api.url}/api/auth/orgs/${owner.body.user.org_id}/users`,
+      {
+        method: 'POST',
+        token: owner.body.access_token,
+        body: { email: 'leaver@acme.example', password: DEMO.password, display_name: 'Leaver' },
+      },
+    );
+    expect(made.status).toBe(201);
+    const agent = new FormAgent(api.url);
+    const { verifier, challenge } = pkce();
+    const page = await agent.get(authorizeUrl({ code_challenge: challenge }));
+    const consent = await agent.submit(page, '/oauth/authorize/login', {
+      email: 'leaver@acme.example',
+      password: DEMO.password,
+    });
+    const back = await agent.submit(consent, '/oauth/authorize/consent', { decision: 'allow' });
+    const tokens = await postForm<{ refresh_token: string; access_token: string }>(`${api.url}/oauth/token`, {
+      grant_type: 'authorization_code',
+      code: back.location!.searchParams.get('code')!,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: 'web-app',
+      client_secret: secret,
+    });
+    expect(tokens.status).toBe(200);
+    // The user is removed (the row goes; grants and refresh tokens go with it).
+    await api.running.core.db.deleteFrom('users').where('id', '=', made.body.user.id).execute();
+    const refresh = await postForm(`${api.url}/oauth/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.body.refresh_token,
+      client_id: 'web-app',
+      client_secret: secret,
+    });
+    expect(refresh.body.error).toBe('invalid_grant');
+    expect((await request(`${api.url}/oauth/userinfo`, { token: tokens.body.access_token })).status).toBe(
+      401,
+    );
+  }, 60_000);
+});
+
 describe('client registration for the authorization-code flow', () => {
   const admin = async () =>
     (
