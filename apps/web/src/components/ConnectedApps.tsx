@@ -59,7 +59,12 @@ export function ConnectedApps() {
   };
 
   return (
-    <section className="connected-apps" aria-labelledby="connected-apps-title" data-testid="connected-apps">
+    <section
+      className="connected-apps"
+      aria-labelledby="connected-apps-title"
+      data-testid="connected-apps"
+      style={{ margin: '4px 0 14px' }}
+    >
       <h3 id="connected-apps-title" className="small-title">
         Connected apps
       </h3>
