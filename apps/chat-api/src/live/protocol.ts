@@ -1,25 +1,28 @@
+import type { ChatEventFrame } from '@groupchat/contract';
 import { isUuid } from '@groupchat/service-kit';
-import type { MessageDto } from '../messages/schema.ts';
 
 /**
  * The WebSocket protocol of the contract (`/api/chat/ws`): JSON text frames.
  *
  * client → server: auth {token} (first frame; again later to extend an expiring token), subscribe
- * {group_id, after?}, unsubscribe {group_id}.
- * server → client: ready {user_id}, subscribed {group_id}, unsubscribed {group_id}, message {message},
- * reset {group_id}, error {status, detail, group_id?}.
+ * {group_id, cursor? | after?}, unsubscribe {group_id}.
+ * server → client: ready {user_id}, subscribed {group_id, cursor?}, unsubscribed {group_id}, message
+ * {message, cursor}, message_updated {message, cursor}, reset {group_id, cursor},
+ * error {status, detail, group_id?}.
  */
 export type ClientFrame =
   | { type: 'auth'; token: string }
-  | { type: 'subscribe'; group_id: string; after?: string }
+  | { type: 'subscribe'; group_id: string; after?: string; cursor?: number }
   | { type: 'unsubscribe'; group_id: string };
 
 export type ServerFrame =
   | { type: 'ready'; user_id: string }
-  | { type: 'subscribed'; group_id: string }
+  /** `cursor`: where live delivery starts, when the subscription gave no resume point. */
+  | { type: 'subscribed'; group_id: string; cursor?: string }
   | { type: 'unsubscribed'; group_id: string }
-  | { type: 'message'; message: MessageDto }
-  | { type: 'reset'; group_id: string }
+  | ChatEventFrame
+  /** `cursor`: live delivery continues after it (reload by REST up to there). */
+  | { type: 'reset'; group_id: string; cursor?: string }
   | { type: 'error'; status: number; detail: string; group_id?: string };
 
 /** Close codes. 4401 is the contract's; the others are standard RFC 6455 codes. */
@@ -54,7 +57,13 @@ export function parseClientFrame(text: string): ParseResult {
       if (!isUuid(frame.group_id)) return fail('subscribe needs a group_id (UUID)');
       if (frame.after !== undefined && frame.after !== null && !isUuid(frame.after))
         return fail('after must be a message id (UUID)');
+      const hasCursor = frame.cursor !== undefined && frame.cursor !== null;
+      const cursor = hasCursor ? parseCursor(frame.cursor) : undefined;
+      if (hasCursor && cursor === undefined) return fail('cursor must be a string of decimal digits');
+      if (cursor !== undefined && typeof frame.after === 'string')
+        return fail('give either cursor or after, not both');
       const group_id = (frame.group_id as string).toLowerCase();
+      if (cursor !== undefined) return { ok: true, frame: { type: 'subscribe', group_id, cursor } };
       return typeof frame.after === 'string'
         ? { ok: true, frame: { type: 'subscribe', group_id, after: frame.after.toLowerCase() } }
         : { ok: true, frame: { type: 'subscribe', group_id } };
@@ -69,6 +78,13 @@ export function parseClientFrame(text: string): ParseResult {
           : 'a frame needs a type',
       );
   }
+}
+
+/** A change-log cursor: decimal digits (a number is taken too, when it is a safe integer). */
+function parseCursor(value: unknown): number | undefined {
+  if (typeof value === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(value)) return Number(value);
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  return undefined;
 }
 
 export function encode(frame: ServerFrame): string {

@@ -1,19 +1,26 @@
+import {
+  type ChatMessage,
+  ChatMessageSchema,
+  Cursor,
+  DEFAULT_EVENTS_PAGE,
+  MAX_CLIENT_MESSAGE_ID_CHARS,
+  MAX_CONTENT_CHARS,
+  MAX_EVENTS_PAGE,
+  SendChatMessageBody,
+} from '@groupchat/contract';
+import type { Selectable } from 'kysely';
 import { Type } from 'typebox';
 import type { MessagesTable } from '../db/schema.ts';
 
-/** The contract's message shape, plus `seq`: the message's position in its group (1, 2, 3…). */
-export interface MessageDto {
-  id: string;
-  group_id: string;
-  org_id: string;
-  seq: number;
-  sender_id: string;
-  content: string;
-  client_message_id: string | null;
-  created_at: string;
-}
+export { MAX_CLIENT_MESSAGE_ID_CHARS, MAX_CONTENT_CHARS };
 
-export type MessageRow = Omit<MessagesTable, 'created_at'> & { created_at: Date };
+/** The contract's message shape (Part 2), plus `seq`. */
+export type MessageDto = ChatMessage;
+
+export type MessageRow = Selectable<MessagesTable>;
+
+const iso = (value: Date | string | null): string | null =>
+  value === null ? null : new Date(value).toISOString();
 
 export function toDto(row: MessageRow): MessageDto {
   return {
@@ -25,44 +32,34 @@ export function toDto(row: MessageRow): MessageDto {
     content: row.content,
     client_message_id: row.client_message_id,
     created_at: new Date(row.created_at).toISOString(),
+    thread_root_id: row.thread_root_id,
+    reply_count: Number(row.reply_count),
+    last_reply_at: iso(row.last_reply_at),
+    edited_at: iso(row.edited_at),
+    deleted_at: iso(row.deleted_at),
+    reactions: (row.reactions ?? []).map((r) => ({
+      emoji: r.emoji,
+      count: r.user_ids.length,
+      user_ids: r.user_ids,
+    })),
+    mentions: row.mentions ?? [],
   };
 }
 
-export const MAX_CONTENT_CHARS = 4000;
-export const MAX_CLIENT_MESSAGE_ID_CHARS = 128;
-
 const Uuid = (description: string) => Type.String({ format: 'uuid', description });
 
-export const MessageSchema = Type.Object(
-  {
-    id: Uuid('message id (UUID v7)'),
-    group_id: Uuid('the group'),
-    org_id: Uuid("the group's organization"),
-    seq: Type.Integer({ minimum: 1, description: 'position in the group: consecutive, in commit order' }),
-    sender_id: Uuid('the user who sent it'),
-    content: Type.String({ description: '1 to 4000 characters, trimmed' }),
-    client_message_id: Type.Union([Type.String(), Type.Null()], {
-      description: "the sender's idempotency key, if any",
-    }),
-    created_at: Type.String({ format: 'date-time', description: 'RFC 3339, UTC' }),
-  },
-  { description: 'A stored chat message' },
-);
+export const MessageSchema = ChatMessageSchema;
+export const SendMessageBody = SendChatMessageBody;
 
 export const GroupParams = Type.Object({ group_id: Uuid('the group (from auth-api)') });
-
-export const SendMessageBody = Type.Object({
-  // Bounds here are only a coarse guard; the 1..4000-after-trim rule is checked by the service.
-  content: Type.String({
-    maxLength: 4 * MAX_CONTENT_CHARS,
-    description: '1 to 4000 characters after trimming',
-  }),
-  client_message_id: Type.Optional(
-    Type.Union([Type.String({ minLength: 1, maxLength: MAX_CLIENT_MESSAGE_ID_CHARS }), Type.Null()], {
-      description:
-        'idempotency key chosen by the client (e.g. a UUID): the same key from the same sender in the same group returns the first message (200) instead of storing a duplicate',
-    }),
-  ),
+export const MessageParams = Type.Object({
+  group_id: Uuid('the group (from auth-api)'),
+  message_id: Uuid('a message of the group'),
+});
+export const ReactionParams = Type.Object({
+  group_id: Uuid('the group (from auth-api)'),
+  message_id: Uuid('a message of the group'),
+  emoji: Type.String({ description: 'the emoji, URL-encoded; 1 to 64 characters' }),
 });
 
 export const ListMessagesQuery = Type.Object({
@@ -79,6 +76,27 @@ export const ListMessagesQuery = Type.Object({
     Type.String({
       format: 'uuid',
       description: 'a message id or a returned next_cursor: messages newer than it, oldest first',
+    }),
+  ),
+});
+
+export const ListRepliesQuery = Type.Object({
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'page size, 1..100, default 50' }),
+  ),
+  after: Type.Optional(
+    Type.String({ format: 'uuid', description: 'a reply id or a returned next_cursor: replies after it' }),
+  ),
+});
+
+export const ListEventsQuery = Type.Object({
+  cursor: Type.Optional(Cursor('events after this cursor; absent: from the start')),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_EVENTS_PAGE,
+      default: DEFAULT_EVENTS_PAGE,
+      description: `page size, 1..${MAX_EVENTS_PAGE}, default ${DEFAULT_EVENTS_PAGE}`,
     }),
   ),
 });
