@@ -12,10 +12,12 @@ export interface SocketHandlers {
   onState(state: ConnectionState): void;
   /** Authenticated (again): subscribe now. */
   onReady(): void;
-  onSubscribed(groupId: string): void;
-  onMessage(message: Message): void;
-  /** The gap since `after` was too large to replay: reload the group by REST. */
-  onReset(groupId: string): void;
+  /** `cursor`: where live delivery starts, when we subscribed without one. */
+  onSubscribed(groupId: string, cursor: string | null): void;
+  /** A change-log event: a new message, or a change to one (`updated`). */
+  onEvent(message: Message, cursor: string | null, updated: boolean): void;
+  /** The gap since our cursor was too large to replay: reload the group by REST; live continues after `cursor`. */
+  onReset(groupId: string, cursor: string | null): void;
   onGroupError(groupId: string, status: number, detail: string): void;
   /** The server refused our token (close 4401) and no fresh one could be had. */
   onAuthLost(): void;
@@ -36,6 +38,10 @@ type Frame = { type?: unknown; [key: string]: unknown };
 function defaultUrl(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${proto}//${location.host}/api/chat/ws`;
+}
+
+function cursorOf(frame: Frame): string | null {
+  return typeof frame.cursor === 'string' && /^[0-9]+$/.test(frame.cursor) ? frame.cursor : null;
 }
 
 function isOffline(): boolean {
@@ -96,10 +102,10 @@ export class ChatSocket {
     this.#drop(1000, 'client closing');
   }
 
-  /** Sends a subscribe if authenticated; otherwise it happens in the next `onReady`. */
-  subscribe(groupId: string, after?: string | null): boolean {
+  /** Sends a subscribe (from `cursor` when known) if authenticated; otherwise it happens in the next `onReady`. */
+  subscribe(groupId: string, cursor?: string | null): boolean {
     return this.#send(
-      after ? { type: 'subscribe', group_id: groupId, after } : { type: 'subscribe', group_id: groupId },
+      cursor ? { type: 'subscribe', group_id: groupId, cursor } : { type: 'subscribe', group_id: groupId },
     );
   }
 
@@ -233,17 +239,18 @@ export class ChatSocket {
         break;
       }
       case 'subscribed':
-        if (groupId) this.#handlers.onSubscribed(groupId);
+        if (groupId) this.#handlers.onSubscribed(groupId, cursorOf(frame));
         break;
-      case 'message': {
+      case 'message':
+      case 'message_updated': {
         const message = frame.message as Message | undefined;
         if (message && typeof message.id === 'string' && typeof message.group_id === 'string') {
-          this.#handlers.onMessage(message);
+          this.#handlers.onEvent(message, cursorOf(frame), frame.type === 'message_updated');
         }
         break;
       }
       case 'reset':
-        if (groupId) this.#handlers.onReset(groupId);
+        if (groupId) this.#handlers.onReset(groupId, cursorOf(frame));
         break;
       case 'error':
         if (groupId) {

@@ -45,15 +45,10 @@ export interface OrgUser {
   role?: string;
 }
 
-export interface Message {
-  id: string;
-  group_id: string;
-  org_id: string;
-  sender_id: string;
-  content: string;
-  client_message_id: string | null;
-  created_at: string;
-}
+/** The contract's Part 2 message (packages/contract/src/chat-messages.ts). */
+export type { ChatMessage as Message, Reaction } from '@groupchat/contract';
+
+import type { ChatMessage as Message } from '@groupchat/contract';
 
 export interface MessagePage {
   messages: Message[];
