@@ -163,6 +163,20 @@ describe('LiveHub', () => {
     expect(ahead.frames.at(-1)).toEqual({ type: 'reset', group_id: group, cursor: '4' });
   });
 
+  it('takes a cursor seen on another instance before this one heard of it (no reset)', async () => {
+    const group = uuidv7();
+    const watcher = await connect(hub, group);
+    const unheard = await store(group, 'committed, not yet announced here');
+    const resumed = await connect(hub, group, undefined, Number(unheard[0]!.cursor));
+    expect(resumed.frames).toEqual([{ type: 'subscribed', group_id: group }]);
+    hub.announce(unheard);
+    await until(() => watcher.events.length === 1);
+    const next = await store(group, 'next');
+    hub.announce(next);
+    await until(() => resumed.events.length === 1);
+    expect(resumed.events.map((e) => e.message.content)).toEqual(['next']);
+  });
+
   it('fans out between instances over the bus, once per subscriber', async () => {
     const group = uuidv7();
     const here = await connect(hub, group);

@@ -196,9 +196,15 @@ export class LiveHub {
           after = await this.#options.repo.seqOf(groupId, orgId, from.afterId!);
           if (!active()) return false;
         }
-        const head = Math.max(channel.head, sub.parked.at(-1)?.pos ?? 0);
+        // This instance may not have been told yet of what the client saw on another one: only a
+        // cursor beyond what the database holds is unknown.
+        const ahead =
+          after !== undefined &&
+          after > channel.head &&
+          after > (await this.#options.repo.headCursor(groupId));
+        if (!active()) return false;
         if (after === undefined) this.#reset(sub, channel, 'unknown message id');
-        else if (after > head) this.#reset(sub, channel, 'cursor ahead of the group');
+        else if (ahead) this.#reset(sub, channel, 'cursor ahead of the group');
         else {
           const max = this.#options.resumeMaxGap;
           const rows = await this.#options.repo.listEvents(groupId, orgId, after, max + 1);
