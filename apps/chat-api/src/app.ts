@@ -1,4 +1,5 @@
 import websocket from '@fastify/websocket';
+import { CloseCodes } from '@groupchat/contract';
 import {
   createHttpServer,
   type Database,
@@ -15,7 +16,6 @@ import type { ChatConfig } from './config.ts';
 import type { ChatDB } from './db/schema.ts';
 import { GroupService } from './groups/group-service.ts';
 import { LiveHub } from './live/hub.ts';
-import { CloseCodes } from './live/protocol.ts';
 import { liveRoutes } from './live/ws-routes.ts';
 import { MessageRepository } from './messages/repository.ts';
 import { messageRoutes } from './messages/routes.ts';

@@ -173,7 +173,7 @@ describe('chat-api Part 2: threads, edits, deletions, reactions, mentions, chang
     for (const [method, url, body] of calls) {
       const options = body === undefined ? {} : { body };
       expectProblem(await api(method, url, { token: mallory.token, ...options }), 404, 'group_not_found');
-      expectProblem(await api(method, url, { token: frank.token, ...options }), 403, 'not_a_member');
+      expectProblem(await api(method, url, { token: frank.token, ...options }), 403, 'not_group_member');
       expect((await api(method, url, options)).status).toBe(401);
     }
     expect((await get(carol, `/${message.id}`)).body).toEqual(message);

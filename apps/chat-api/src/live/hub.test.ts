@@ -1,5 +1,5 @@
-import type { ChatEvent } from '@groupchat/contract';
-import { Channels, MemoryBus, uuidv7 } from '@groupchat/service-kit';
+import { Channels, type ChatEvent } from '@groupchat/contract';
+import { MemoryBus, uuidv7 } from '@groupchat/service-kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UserPrincipal } from '../auth/user-token-verifier.ts';
 import { MessageRepository } from '../messages/repository.ts';

@@ -1,6 +1,7 @@
-import type { ChatEvent } from '@groupchat/contract';
-import { Channels, type EventBus } from '@groupchat/service-kit';
+import { Channels, type ChatEvent, type ChatMessageEvent, ChatMessageEventSchema } from '@groupchat/contract';
+import type { EventBus } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
+import { Compile } from 'typebox/compile';
 import type { UserPrincipal } from '../auth/user-token-verifier.ts';
 import type { MessageRepository } from '../messages/repository.ts';
 import { toEvent } from '../messages/service.ts';
@@ -67,12 +68,7 @@ export interface LiveHubOptions {
   gapFillDelayMs?: number;
 }
 
-interface BusMessage {
-  type: 'chat_events';
-  instance_id: string;
-  group_id: string;
-  events: ChatEvent[];
-}
+const validBusMessage = Compile(ChatMessageEventSchema);
 
 const live = (event: ChatEvent): LiveEvent => ({ event, pos: Number(event.cursor), frame: null });
 const frameOf = (item: LiveEvent): string =>
@@ -128,7 +124,7 @@ export class LiveHub {
     const first = events[0];
     if (!first) return;
     for (const event of events) this.#offer(live(event));
-    const payload: BusMessage = {
+    const payload: ChatMessageEvent = {
       type: 'chat_events',
       instance_id: this.#options.instanceId,
       group_id: first.message.group_id,
@@ -264,21 +260,10 @@ export class LiveHub {
   }
 
   #fromBus(payload: unknown): void {
-    const payloadEvents = payload as Partial<BusMessage> | null;
-    if (payloadEvents?.type !== 'chat_events' || payloadEvents.instance_id === this.#options.instanceId)
-      return;
-    if (!Array.isArray(payloadEvents.events)) return;
+    // Validated against the contract's schema: nothing malformed reaches a subscriber.
+    if (!validBusMessage.Check(payload) || payload.instance_id === this.#options.instanceId) return;
     this.stats.busIn += 1;
-    for (const event of payloadEvents.events) {
-      if (
-        !event ||
-        typeof event.message?.group_id !== 'string' ||
-        typeof event.cursor !== 'string' ||
-        !/^[0-9]{1,18}$/.test(event.cursor)
-      )
-        continue;
-      this.#offer(live(event));
-    }
+    for (const event of payload.events) this.#offer(live(event));
   }
 
   #offer(item: LiveEvent): void {

@@ -1,40 +1,33 @@
-import type { ChatEventFrame } from '@groupchat/contract';
-import { isUuid } from '@groupchat/service-kit';
+import {
+  AuthFrame,
+  type ClientFrame,
+  type ServerFrame,
+  SubscribeFrame,
+  UnsubscribeFrame,
+} from '@groupchat/contract';
+import { Compile } from 'typebox/compile';
 
 /**
- * The WebSocket protocol of the contract (`/api/chat/ws`): JSON text frames.
- *
- * client → server: auth {token} (first frame; again later to extend an expiring token), subscribe
- * {group_id, cursor? | after?}, unsubscribe {group_id}.
- * server → client: ready {user_id}, subscribed {group_id, cursor?}, unsubscribed {group_id}, message
- * {message, cursor}, message_updated {message, cursor}, reset {group_id, cursor},
- * error {status, detail, group_id?}.
+ * The WebSocket protocol of the contract (`/api/chat/ws`): JSON text frames, whose shapes are the
+ * contract's (chat-live.ts). This module parses client frames with those schemas, with an error
+ * detail per frame type, and encodes server frames.
  */
-export type ClientFrame =
-  | { type: 'auth'; token: string }
-  | { type: 'subscribe'; group_id: string; after?: string; cursor?: number }
-  | { type: 'unsubscribe'; group_id: string };
-
-export type ServerFrame =
-  | { type: 'ready'; user_id: string }
-  /** `cursor`: where live delivery starts, when the subscription gave no resume point. */
-  | { type: 'subscribed'; group_id: string; cursor?: string }
-  | { type: 'unsubscribed'; group_id: string }
-  | ChatEventFrame
-  /** `cursor`: live delivery continues after it (reload by REST up to there). */
-  | { type: 'reset'; group_id: string; cursor?: string }
-  | { type: 'error'; status: number; detail: string; group_id?: string };
-
-/** Close codes. 4401 is the contract's; the others are standard RFC 6455 codes. */
-export const CloseCodes = {
-  unauthorized: 4401,
-  normal: 1000,
-  goingAway: 1001,
-  /** Slow consumer, or auth-api's keys unavailable: come back later. */
-  tryAgainLater: 1013,
+const checks = {
+  auth: { schema: Compile(AuthFrame), detail: 'auth needs a token' },
+  subscribe: {
+    schema: Compile(SubscribeFrame),
+    detail:
+      'subscribe needs a group_id (UUID); after must be a message id (UUID), cursor a string of decimal digits',
+  },
+  unsubscribe: { schema: Compile(UnsubscribeFrame), detail: 'unsubscribe needs a group_id (UUID)' },
 } as const;
 
-export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; detail: string; group_id?: string };
+/** A client frame as the server acts on it: ids in lower case, a cursor as a number. */
+export type ParsedFrame =
+  | Exclude<ClientFrame, { type: 'subscribe' }>
+  | { type: 'subscribe'; group_id: string; after?: string; cursor?: number };
+
+export type ParseResult = { ok: true; frame: ParsedFrame } | { ok: false; detail: string; group_id?: string };
 
 export function parseClientFrame(text: string): ParseResult {
   let value: unknown;
@@ -49,42 +42,30 @@ export function parseClientFrame(text: string): ParseResult {
   const groupId = typeof frame.group_id === 'string' ? frame.group_id : undefined;
   const fail = (detail: string): ParseResult =>
     groupId === undefined ? { ok: false, detail } : { ok: false, detail, group_id: groupId };
-  switch (frame.type) {
+  if (typeof frame.type !== 'string') return fail('a frame needs a type');
+  if (!Object.hasOwn(checks, frame.type)) return fail(`unknown frame type "${frame.type.slice(0, 40)}"`);
+  const check = checks[frame.type as keyof typeof checks];
+  if (!check.schema.Check(frame)) return fail(check.detail);
+  // Ids are compared as stored (lower case); unknown members are dropped.
+  const known = frame as ClientFrame;
+  switch (known.type) {
     case 'auth':
-      if (typeof frame.token !== 'string' || frame.token.length === 0) return fail('auth needs a token');
-      return { ok: true, frame: { type: 'auth', token: frame.token } };
+      return { ok: true, frame: { type: 'auth', token: known.token } };
     case 'subscribe': {
-      if (!isUuid(frame.group_id)) return fail('subscribe needs a group_id (UUID)');
-      if (frame.after !== undefined && frame.after !== null && !isUuid(frame.after))
-        return fail('after must be a message id (UUID)');
-      const hasCursor = frame.cursor !== undefined && frame.cursor !== null;
-      const cursor = hasCursor ? parseCursor(frame.cursor) : undefined;
-      if (hasCursor && cursor === undefined) return fail('cursor must be a string of decimal digits');
-      if (cursor !== undefined && typeof frame.after === 'string')
-        return fail('give either cursor or after, not both');
-      const group_id = (frame.group_id as string).toLowerCase();
-      if (cursor !== undefined) return { ok: true, frame: { type: 'subscribe', group_id, cursor } };
-      return typeof frame.after === 'string'
-        ? { ok: true, frame: { type: 'subscribe', group_id, after: frame.after.toLowerCase() } }
+      const group_id = known.group_id.toLowerCase();
+      if (known.cursor !== undefined && known.cursor !== null) {
+        if (typeof known.after === 'string') return fail('give either cursor or after, not both');
+        const cursor = Number(known.cursor);
+        if (!Number.isSafeInteger(cursor)) return fail('cursor is out of range');
+        return { ok: true, frame: { type: 'subscribe', group_id, cursor } };
+      }
+      return typeof known.after === 'string'
+        ? { ok: true, frame: { type: 'subscribe', group_id, after: known.after.toLowerCase() } }
         : { ok: true, frame: { type: 'subscribe', group_id } };
     }
     case 'unsubscribe':
-      if (!isUuid(frame.group_id)) return fail('unsubscribe needs a group_id (UUID)');
-      return { ok: true, frame: { type: 'unsubscribe', group_id: (frame.group_id as string).toLowerCase() } };
-    default:
-      return fail(
-        typeof frame.type === 'string'
-          ? `unknown frame type "${frame.type.slice(0, 40)}"`
-          : 'a frame needs a type',
-      );
+      return { ok: true, frame: { type: 'unsubscribe', group_id: known.group_id.toLowerCase() } };
   }
-}
-
-/** A change-log cursor: decimal digits (a number is taken too, when it is a safe integer). */
-function parseCursor(value: unknown): number | undefined {
-  if (typeof value === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(value)) return Number(value);
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  return undefined;
 }
 
 export function encode(frame: ServerFrame): string {

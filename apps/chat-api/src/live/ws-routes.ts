@@ -1,3 +1,4 @@
+import { CloseCodes, type ServerFrame } from '@groupchat/contract';
 import { HttpProblem, type HttpServer } from '@groupchat/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -7,7 +8,7 @@ import type { UserPrincipal, UserTokenVerifier } from '../auth/user-token-verifi
 import type { ChatConfig } from '../config.ts';
 import type { GroupService } from '../groups/group-service.ts';
 import type { LiveConnection, LiveHub } from './hub.ts';
-import { type ClientFrame, CloseCodes, encode, parseClientFrame, type ServerFrame } from './protocol.ts';
+import { encode, type ParsedFrame, parseClientFrame } from './protocol.ts';
 
 export interface LiveRouteDeps {
   hub: LiveHub;
@@ -160,7 +161,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
     }
   };
 
-  const handle = async (conn: SocketConnection, frame: ClientFrame): Promise<void> => {
+  const handle = async (conn: SocketConnection, frame: ParsedFrame): Promise<void> => {
     if (frame.type === 'auth') {
       const user = await authenticate(conn, frame.token);
       if (!user) return;

@@ -1,39 +1,34 @@
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import {
   ChatEventPageSchema,
-  EditChatMessageBody,
-  MAX_EVENTS_PAGE,
-  MessageVersionsSchema,
-} from '@groupchat/contract';
-import { type HttpServer, problems } from '@groupchat/service-kit';
-import type { FastifyRequest } from 'fastify';
-import { requireUser, userAuthHook } from '../auth/plugin.ts';
-import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
-import {
-  GroupParams,
+  EditMessageBody,
+  ChatGroupParams as GroupParams,
   ListEventsQuery,
   ListMessagesQuery,
   ListRepliesQuery,
+  MAX_EVENTS_PAGE,
   MessagePageSchema,
-  MessageParams,
+  ChatMessageParams as MessageParams,
   MessageSchema,
-  ReactionParams,
+  MessageVersionsSchema,
+  ChatReactionParams as ReactionParams,
   SendMessageBody,
-} from './schema.ts';
+} from '@groupchat/contract';
+import { type HttpServer, problemResponses, problems } from '@groupchat/service-kit';
+import type { FastifyRequest } from 'fastify';
+import { requireUser, userAuthHook } from '../auth/plugin.ts';
+import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import type { MessageService } from './service.ts';
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
+const errors = problemResponses({
+  400: 'malformed id, query or body',
+  401: 'no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")',
+  403: 'not a member of the group',
+  404: 'no such group, or a group of another organization',
+  503: 'database or auth-api unavailable; retry after Retry-After seconds',
 });
-const errors = {
-  400: problem('malformed id, query or body'),
-  401: problem('no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")'),
-  403: problem('not a member of the group'),
-  404: problem('no such group, or a group of another organization'),
-  503: problem('database or auth-api unavailable; retry after Retry-After seconds'),
-};
-const messageErrors = { ...errors, 404: problem('no such group or no such message in it') };
+const messageErrors = { ...errors, ...problemResponses({ 404: 'no such group or no such message in it' }) };
+const conflict = (description: string) => problemResponses({ 409: description });
 
 /** The schema's conversion would read "1.5" as 1; a page size is digits or nothing. */
 const digitsOnlyLimit = (max: number) => async (request: FastifyRequest) => {
@@ -155,8 +150,8 @@ export async function messageRoutes(
             'Sets content (1..4000 after trimming) and edited_at; the previous content is kept as an earlier version until the message is deleted. `mentions`, when given, replaces the mentions. Another member: 403 not_message_sender. A deleted message: 409 message_deleted. The same content again changes nothing (no event).',
           security,
           params: MessageParams,
-          body: EditChatMessageBody,
-          response: { 200: MessageSchema, 409: problem('the message is deleted'), ...messageErrors },
+          body: EditMessageBody,
+          response: { 200: MessageSchema, ...conflict('the message is deleted'), ...messageErrors },
         },
       },
       async (request) =>
@@ -212,7 +207,7 @@ export async function messageRoutes(
           params: ReactionParams,
           response: {
             200: MessageSchema,
-            ...(add ? { 409: problem('too many emoji, or deleted') } : {}),
+            ...(add ? conflict('too many emoji, or deleted') : {}),
             ...messageErrors,
           },
         },

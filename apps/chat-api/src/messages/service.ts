@@ -1,10 +1,13 @@
 import {
   type ChatEvent,
-  ChatMessageProblemCodes as Codes,
   DEFAULT_EVENTS_PAGE,
+  DEFAULT_PAGE_SIZE,
+  MAX_CLIENT_MESSAGE_ID_CHARS,
+  MAX_CONTENT_CHARS,
   MAX_DISTINCT_REACTIONS,
   MAX_EMOJI_CHARS,
   MAX_MENTIONS,
+  type MessagePage,
 } from '@groupchat/contract';
 import { problems, uuidv7 } from '@groupchat/service-kit';
 import { sql } from 'kysely';
@@ -12,13 +15,7 @@ import type { Logger } from 'pino';
 import type { UserPrincipal } from '../auth/user-token-verifier.ts';
 import type { GroupAccess, GroupService } from '../groups/group-service.ts';
 import { type MessageRepository, type StoredEvent, uuidArray, withReaction } from './repository.ts';
-import {
-  MAX_CLIENT_MESSAGE_ID_CHARS,
-  MAX_CONTENT_CHARS,
-  type MessageDto,
-  type MessageRow,
-  toDto,
-} from './schema.ts';
+import { type MessageDto, type MessageRow, toDto } from './schema.ts';
 
 export interface SendInput {
   content: string;
@@ -37,13 +34,6 @@ export interface ListInput {
   before?: string | undefined;
   after?: string | undefined;
 }
-
-export interface MessagePage {
-  messages: MessageDto[];
-  next_cursor: string | null;
-}
-
-export const DEFAULT_PAGE_SIZE = 50;
 
 /** Group roles that may delete anyone's message (moderators). */
 const MODERATOR_ROLES = new Set(['owner', 'admin']);
@@ -103,7 +93,7 @@ export class MessageService {
     if (!result.ok)
       throw problems.badRequest(
         'thread_root_id must name a root message of this group that is not deleted',
-        Codes.invalidThreadRoot,
+        'invalid_thread_root',
       );
     // Committed: the 201 is durable. A resend (200) is announced again too: the instance that stored
     // the original may have died before announcing it, and receivers drop what they already have.
@@ -158,8 +148,8 @@ export class MessageService {
     const mentions = input.mentions === undefined ? undefined : this.#mentions(access, input.mentions);
     return this.#change(access, id, (row) => {
       if (row.sender_id !== user.userId)
-        throw problems.forbidden('only its sender may edit a message', Codes.notMessageSender);
-      if (row.deleted_at !== null) throw problems.conflict('the message is deleted', Codes.messageDeleted);
+        throw problems.forbidden('only its sender may edit a message', 'not_message_sender');
+      if (row.deleted_at !== null) throw problems.conflict('the message is deleted', 'message_deleted');
       const sameMentions = mentions === undefined || sameList(mentions, row.mentions);
       if (content === row.content && sameMentions) return null;
       return {
@@ -179,7 +169,7 @@ export class MessageService {
       if (row.sender_id !== user.userId && !MODERATOR_ROLES.has(access.role))
         throw problems.forbidden(
           'only its sender or an owner or admin of the group may delete a message',
-          Codes.notAllowedToDelete,
+          'not_allowed_to_delete',
         );
       if (row.deleted_at !== null) return null;
       // The content and every earlier version go; the log rows name the message only, so nothing of
@@ -210,14 +200,14 @@ export class MessageService {
     return this.#change(access, id, (row) => {
       if (row.deleted_at !== null) {
         if (!add) return null;
-        throw problems.conflict('the message is deleted', Codes.messageDeleted);
+        throw problems.conflict('the message is deleted', 'message_deleted');
       }
       const next = withReaction(row.reactions, emoji, user.userId, add);
       if (next === null) return null;
       if (next.length > MAX_DISTINCT_REACTIONS)
         throw problems.conflict(
           `a message takes at most ${MAX_DISTINCT_REACTIONS} distinct emoji`,
-          Codes.tooManyReactions,
+          'too_many_reactions',
         );
       return { set: { reactions: sql`${JSON.stringify(next)}::jsonb` as never } };
     });
@@ -233,7 +223,7 @@ export class MessageService {
     if (row.sender_id !== user.userId && !MODERATOR_ROLES.has(access.role))
       throw problems.forbidden(
         'earlier versions are shown to the sender and to owners and admins of the group',
-        Codes.notMessageSender,
+        'not_message_sender',
       );
     const versions = await this.#repo.versions(row.id);
     return {
@@ -309,7 +299,7 @@ function page(rows: MessageRow[], limit: number): MessagePage {
 }
 
 function notFound() {
-  return problems.notFound('no such message in this group', Codes.messageNotFound);
+  return problems.notFound('no such message in this group', 'message_not_found');
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
@@ -334,7 +324,7 @@ function validEmoji(raw: string): string {
   if (count === 0 || count > MAX_EMOJI_CHARS || /[\s\p{Cc}\p{Cs}]/u.test(emoji))
     throw problems.badRequest(
       `emoji must be 1 to ${MAX_EMOJI_CHARS} characters without spaces or control characters`,
-      Codes.invalidEmoji,
+      'invalid_emoji',
     );
   return emoji;
 }

@@ -4,8 +4,9 @@
  * and actions: react (a small picker), reply in thread, edit in place (own), delete with a
  * confirmation (own, or any as a group owner/admin).
  */
+
+import type { Message } from '@groupchat/contract';
 import { type KeyboardEvent, memo, useState } from 'react';
-import type { Message } from '../api/types.ts';
 import { displayName, type Person } from '../state/chat.ts';
 import { useChatStore } from '../state/hooks.ts';
 import { ErrorText } from './ErrorText.tsx';
