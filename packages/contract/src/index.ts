@@ -12,3 +12,4 @@ export * from './chat-messages.ts';
 export * from './common.ts';
 export * from './operations.ts';
 export * from './problems.ts';
+export * from './auth-accounts.ts';

@@ -1,14 +1,7 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createPrivateKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-} from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
+import { openAtRest, sealAtRest } from './at-rest.ts';
 import type { SigningKeyRepository, StoredKey } from './repository.ts';
 
 export const SIGNING_ALG = 'ES256';
@@ -178,29 +171,11 @@ export class KeyService {
     };
   }
 
-  #encryptionKey(): Buffer | null {
-    const secret = this.#options.encryptionSecret;
-    return secret ? createHash('sha256').update(secret).digest() : null;
-  }
-
   #seal(plaintext: string): string {
-    const key = this.#encryptionKey();
-    if (!key) return `plain:${plaintext}`;
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return `aesgcm:${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${body.toString('base64url')}`;
+    return sealAtRest(plaintext, this.#options.encryptionSecret);
   }
 
   #open(sealed: string): string {
-    if (sealed.startsWith('plain:')) return sealed.slice('plain:'.length);
-    const key = this.#encryptionKey();
-    if (!key) throw new Error('signing keys are encrypted: set SIGNING_KEY_ENCRYPTION_SECRET');
-    const [iv, tag, body] = sealed.slice('aesgcm:'.length).split('.');
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv ?? '', 'base64url'));
-    decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body ?? '', 'base64url')), decipher.final()]).toString(
-      'utf8',
-    );
+    return openAtRest(sealed, this.#options.encryptionSecret);
   }
 }
