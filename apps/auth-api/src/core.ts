@@ -62,6 +62,7 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     rotateEverySeconds: config.keys.rotateEverySeconds,
     encryptionSecret: config.keys.encryptionSecret,
     now,
+    audit: createAuditRepository(db),
   });
   const revocations = new RevocationList({ db, bus, logger, pollMs: config.revocationPollMs });
   const tokenIssuer = new TokenIssuer({

@@ -2,6 +2,7 @@ import type { AuditEventType } from '@groupchat/contract';
 import { uuidv7 } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { AuthDB } from '../db/schema.ts';
+import type { Principal } from '../principal/principal.ts';
 
 export interface AuditParty {
   type:
@@ -25,6 +26,16 @@ export interface AuditEntry {
   target: AuditParty;
   ip: string | null;
 }
+
+/** Who did it, as the audit log names a caller. */
+export function actorOf(principal: Principal): AuditParty {
+  return principal.type === 'user'
+    ? { type: 'user', id: principal.userId }
+    : { type: 'service', id: principal.clientId };
+}
+
+/** Work to run inside the audited change's transaction. */
+export type AuditWrite = (trx: Kysely<AuthDB>) => Promise<void>;
 
 export interface AuditRow {
   id: string;
