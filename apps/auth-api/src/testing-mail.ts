@@ -23,6 +23,7 @@ export class TestMailbox {
   #failures = 0;
   #refused = 0;
   #waiters: (() => void)[] = [];
+  readonly #taken = new Set<ReceivedMail>();
   url = '';
 
   constructor() {
@@ -99,10 +100,16 @@ export class TestMailbox {
     }
   }
 
-  /** The newest mail to `address` with `subject` containing the text, waiting for it. */
-  to(address: string, subjectHas = ''): Promise<ReceivedMail> {
-    const before = new Set(this.mails);
-    return this.waitFor((m) => !before.has(m) && m.to.includes(address) && m.subject.includes(subjectHas));
+  /**
+   * The oldest mail to `address` (subject containing `subjectHas`) that no earlier call returned,
+   * waiting for it: successive calls read successive mails.
+   */
+  async to(address: string, subjectHas = ''): Promise<ReceivedMail> {
+    const mail = await this.waitFor(
+      (m) => !this.#taken.has(m) && m.to.includes(address) && m.subject.includes(subjectHas),
+    );
+    this.#taken.add(mail);
+    return mail;
   }
 
   async close(): Promise<void> {

@@ -17,7 +17,12 @@ export function AccountLinks() {
   const session = useSession();
   const admin = session.status === 'signedIn' && ['owner', 'admin'].includes(session.user.role);
   return (
-    <nav className="account-links" aria-label="Account">
+    // A link in the menu leaves the menu: close it, so the page it opens is not covered.
+    <nav
+      className="account-links"
+      aria-label="Account"
+      onClickCapture={(e) => e.currentTarget.closest('details')?.removeAttribute('open')}
+    >
       <a href={hrefFor({ name: 'account' })} data-testid="account-link">
         Password and two-factor sign-in
       </a>
