@@ -1,4 +1,6 @@
 import { type Static, Type } from 'typebox';
+import { Timestamp, Uuid } from './common.ts';
+import type { ProblemCode } from './problems.ts';
 
 /**
  * auth-api, "accounts that run themselves" (contract Part 2): invitations, email verification,
@@ -6,11 +8,6 @@ import { type Static, Type } from 'typebox';
  * the web client reads their static types.
  */
 
-const Uuid = Type.String({
-  format: 'uuid',
-  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
-});
-const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339, UTC' });
 const Email = Type.String({ format: 'email', maxLength: 254 });
 /** 256 random bits, base64url: 43 characters. Bounded loosely so a wrong token is a 400, not a schema lesson. */
 const OpaqueToken = Type.String({ minLength: 1, maxLength: 512 });
@@ -143,7 +140,7 @@ export const AuditEventsResponse = Type.Object({
 });
 export type AuditEventsDto = Static<typeof AuditEventsResponse>;
 
-/** Problem codes of this area (to be absorbed by the shared catalogue). */
+/** Problem codes of this area (entries of the one catalogue, problems.ts). */
 export const ACCOUNT_PROBLEM_CODES = {
   invalidToken: 'invalid_account_token',
   invitationNotFound: 'invitation_not_found',
@@ -153,4 +150,4 @@ export const ACCOUNT_PROBLEM_CODES = {
   mfaAlreadyEnabled: 'mfa_already_enabled',
   mfaNotSetUp: 'mfa_not_set_up',
   mfaNotEnabled: 'mfa_not_enabled',
-} as const;
+} as const satisfies Record<string, ProblemCode>;

@@ -9,17 +9,18 @@ import {
   InvitationResponse,
   LoginMfaBody,
   MfaCodeBody,
+  OrgParams,
   RecoveryCodesResponse,
   ResetPasswordBody,
+  LoginResponse as TokenResponse,
   TotpSetupResponse,
   VerifyEmailBody,
 } from '@groupchat/contract';
-import type { HttpServer } from '@groupchat/service-kit';
+import { type HttpServer, problemResponses } from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { userRequired } from '../identity/errors.ts';
 import { acceptEmptyJsonBody } from '../identity/routes.ts';
-import { OrgParams, problemResponses, TokenResponse } from '../identity/schema.ts';
 import type { IdentityService } from '../identity/service.ts';
 import type { MfaService } from '../mfa/service.ts';
 import type { UserPrincipal } from '../principal/principal.ts';

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { ForgotPasswordDto, InvitationDto } from '@groupchat/contract';
+import type {
+  ForgotPasswordDto,
+  InvitationDto,
+  LoginResponse as TokenResponseDto,
+} from '@groupchat/contract';
 import { type RateLimiter, uuidv7 } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { AuditRepository } from '../audit/repository.ts';
 import type { AuthDB } from '../db/schema.ts';
 import { emailTaken, notOrgAdmin } from '../identity/errors.ts';
-import type { TokenResponseDto } from '../identity/schema.ts';
 import { type IdentityService, normalizeEmail, requireOrgMember } from '../identity/service.ts';
 import type { OutboxRepository } from '../mail/outbox.ts';
 import type { MailSender } from '../mail/sender.ts';

@@ -1,8 +1,7 @@
-import { AuditEventsQuery, AuditEventsResponse } from '@groupchat/contract';
-import type { HttpServer } from '@groupchat/service-kit';
+import { AuditEventsQuery, AuditEventsResponse, OrgParams } from '@groupchat/contract';
+import { type HttpServer, problemResponses } from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
 import type { AuthCore } from '../core.ts';
-import { OrgParams, problemResponses } from '../identity/schema.ts';
 import type { PrincipalResolver } from '../principal/resolver.ts';
 import { AuditService } from './service.ts';
 

@@ -3,11 +3,12 @@ import type {
   AuditEventsDto,
   InvitationDto,
   MfaChallengeDto,
+  User as OrgUser,
   RecoveryCodesDto,
+  LoginResponse as TokenResponse,
   TotpSetupDto,
 } from '@groupchat/contract';
 import { apiFetch, asList, authedFetch, type TokenSource } from './http.ts';
-import type { OrgUser, TokenResponse } from './types.ts';
 
 export type { AuditEventDto, AuditEventsDto, InvitationDto, MfaChallengeDto } from '@groupchat/contract';
 

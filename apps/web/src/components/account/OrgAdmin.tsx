@@ -1,7 +1,7 @@
+import type { User as OrgUser } from '@groupchat/contract';
 import { type FormEvent, useCallback, useEffect, useId, useMemo, useState } from 'react';
 import { AccountsApi, type AuditEventDto, type InvitationDto } from '../../api/accounts.ts';
 import { describeError } from '../../api/http.ts';
-import type { OrgUser } from '../../api/types.ts';
 import { useChatStore, useSessionStore } from '../../state/hooks.ts';
 import { ErrorText } from '../ErrorText.tsx';
 import './account.css';
