@@ -30,7 +30,7 @@ describe('password reset and change, seen from chat-api', () => {
     authUrl = platform.auth.url;
     chatUrl = platform.chats[0]!.url;
     general = await generalGroupId(authUrl, await login(authUrl, DEMO.users.carol));
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await platform?.close();

@@ -79,7 +79,7 @@ describe('audit log', () => {
     secrets.push(rotated.body.client_secret);
     await http.delete(`/admin/oauth/clients/${client.body.client_id}`, { token: admin });
     await api.running.core.keys.rotate({ immediate: false });
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await api?.close();

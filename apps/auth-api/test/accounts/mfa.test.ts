@@ -226,7 +226,7 @@ describe('MFA code limits', () => {
   let api: TestAuthApi;
   afterAll(async () => api?.close());
 
-  it('limits second-step attempts per address: 429 with Retry-After', async () => {
+  it('limits second-step attempts per address: 429 with Retry-After', { timeout: 120_000 }, async () => {
     api = await startTestAuthApi({ env: { RATE_LIMIT_MFA_PER_IP: '3' } });
     const http = new TestClient(api.url);
     for (let i = 0; i < 3; i++)
