@@ -1,12 +1,16 @@
 import type { EventBus, RateLimiter } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { type AuditRepository, createAuditRepository } from './audit/repository.ts';
 import type { AuthConfig } from './config.ts';
 import type { AuthDB } from './db/schema.ts';
 import { createGrantRepository } from './grants/repository.ts';
 import { GrantService } from './grants/service.ts';
 import { createSigningKeyRepository } from './keys/repository.ts';
 import { KeyService } from './keys/service.ts';
+import { createOutboxRepository, type OutboxRepository } from './mail/outbox.ts';
+import { MailSender } from './mail/sender.ts';
+import { MailTemplates } from './mail/templates.ts';
 import { PrincipalResolver } from './principal/resolver.ts';
 import { createSessionRepository } from './sessions/repository.ts';
 import { SessionService } from './sessions/service.ts';
@@ -47,6 +51,8 @@ export interface AuthCore {
   principals: PrincipalResolver;
   /** OAuth grants (consents, codes, refresh tokens): shared by /oauth/*, the sign-in pages and logout. */
   grants: GrantService;
+  audit: AuditRepository;
+  mail: { outbox: OutboxRepository; sender: MailSender; templates: MailTemplates };
 }
 
 export function createAuthCore(deps: AuthDeps): AuthCore {
@@ -60,6 +66,7 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     rotateEverySeconds: config.keys.rotateEverySeconds,
     encryptionSecret: config.keys.encryptionSecret,
     now,
+    audit: createAuditRepository(db),
   });
   const revocations = new RevocationList({ db, bus, logger, pollMs: config.revocationPollMs });
   const tokenIssuer = new TokenIssuer({
@@ -94,6 +101,12 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
   });
   // Refresh tokens end with the sign-in session they were authorized in (logout).
   sessions.onEnd((sessionId) => grants.endForSession(sessionId));
+  // A password reset ends every session: every app's grant for the user ends with them (a password
+  // change keeps the current session, and the grants authorized in it).
+  sessions.onAllEnded(async (userId, except) => {
+    if (except === undefined) await grants.endForUser(userId);
+  });
+  const outbox = createOutboxRepository(db, config.keys.encryptionSecret);
   const principals = new PrincipalResolver({
     verifier: tokenVerifier,
     sessions,
@@ -117,6 +130,21 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     passwords: new PasswordHasher(),
     principals,
     grants,
+    audit: createAuditRepository(db),
+    mail: {
+      outbox,
+      sender: new MailSender({
+        outbox,
+        logger,
+        from: config.mail.from,
+        smtpUrl: config.mail.smtpUrl,
+        dir: config.mail.dir,
+        pollMs: config.mail.pollMs,
+        retryBaseMs: config.mail.retryBaseMs,
+        leaseSeconds: config.mail.leaseSeconds,
+      }),
+      templates: new MailTemplates(config.mail.publicWebUrl),
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import { HttpProblem, type RateLimiter } from '@groupchat/service-kit';
 import type { ClientService } from '../clients/service.ts';
 import type { GrantService } from '../grants/service.ts';
-import type { IdentityService } from '../identity/service.ts';
+import type { IdentityService, LoginResult } from '../identity/service.ts';
 import type { SessionRecord } from '../sessions/repository.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { UserRecord, UserRepository } from '../users/repository.ts';
@@ -134,11 +134,9 @@ export class AuthorizeService {
       const code = typeof form.code === 'string' ? form.code.trim().slice(0, 64) : '';
       if (mfaToken === '') return this.#signIn(request, csrfToken, { error: 'Sign in again.', status: 400 });
       if (code === '') return this.mfaStep(request, csrfToken, mfaToken, 'Enter the code.');
-      const loginMfa = (this.#deps.identity as unknown as Partial<MfaLogin>).loginMfa;
-      if (!loginMfa) throw new AuthorizationPageError(400, 'Two-factor sign-in is not available.');
       let cookieValue: string;
       try {
-        ({ cookieValue } = await loginMfa.call(this.#deps.identity, { mfa_token: mfaToken, code }, ip));
+        ({ cookieValue } = await this.#deps.identity.loginMfa({ mfa_token: mfaToken, code }, ip));
       } catch (error) {
         if (error instanceof HttpProblem && error.status === 401)
           return this.mfaStep(

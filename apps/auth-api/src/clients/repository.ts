@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { AuditWrite } from '../audit/repository.ts';
 import type { AuthDB, TokenEndpointAuthMethod } from '../db/schema.ts';
 
 export type ClientType = 'confidential' | 'public';
@@ -141,6 +142,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
       client: ClientFields & { clientId: string },
       secret: { id: string; hash: string } | null,
       now: Date,
+      audit?: AuditWrite,
     ): Promise<ClientRecord> {
       return db.transaction().execute(async (trx) => {
         const row = await trx
@@ -176,6 +178,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
             .values({ id: secret.id, client_id: client.clientId, secret_hash: secret.hash, created_at: now })
             .execute();
         }
+        await audit?.(trx);
         return toClient(row);
       });
     },
@@ -208,6 +211,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
       secret: { id: string; hash: string },
       now: Date,
       othersExpireAt: Date,
+      audit?: AuditWrite,
     ): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
         const client = await trx
@@ -232,17 +236,22 @@ export function createClientRepository(db: Kysely<AuthDB>) {
           .set({ updated_at: now })
           .where('client_id', '=', clientId)
           .execute();
+        await audit?.(trx);
         return true;
       });
     },
 
     /** Secrets go with the client (ON DELETE CASCADE). */
-    async delete(clientId: string): Promise<boolean> {
-      const result = await db
-        .deleteFrom('oauth_clients')
-        .where('client_id', '=', clientId)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+    async delete(clientId: string, audit?: AuditWrite): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .deleteFrom('oauth_clients')
+          .where('client_id', '=', clientId)
+          .executeTakeFirst();
+        const deleted = Number(result.numDeletedRows) > 0;
+        if (deleted) await audit?.(trx);
+        return deleted;
+      });
     },
 
     /** Housekeeping: secret rows whose grace period ended. */

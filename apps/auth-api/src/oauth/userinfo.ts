@@ -13,9 +13,7 @@ export function identityClaims(user: UserRecord, scopes: readonly string[]): Rec
   return {
     org_id: user.orgId,
     ...(scopes.includes('profile') ? { name: user.displayName } : {}),
-    ...(scopes.includes('email')
-      ? { email: user.email, email_verified: (user as { emailVerified?: boolean }).emailVerified ?? false }
-      : {}),
+    ...(scopes.includes('email') ? { email: user.email, email_verified: user.emailVerified } : {}),
   };
 }
 

@@ -1,9 +1,17 @@
 import type { ColumnType, Generated } from 'kysely';
 
-/** chat-api's own database: messages and the per-group sequence counters. */
+/** chat-api's own database: messages, their earlier versions, the per-group counters and change log. */
 export interface ChatDB {
   messages: MessagesTable;
   group_sequences: GroupSequencesTable;
+  message_versions: MessageVersionsTable;
+  group_events: GroupEventsTable;
+}
+
+/** A reaction as stored on its message: who reacted with one emoji, in order. */
+export interface StoredReaction {
+  emoji: string;
+  user_ids: string[];
 }
 
 export interface MessagesTable {
@@ -12,15 +20,39 @@ export interface MessagesTable {
   group_id: string;
   /** The group's organization, copied onto every message and checked on every read and write. */
   org_id: string;
-  /** Per-group position, assigned in the insert's transaction: 1, 2, 3… without gaps. */
+  /** The cursor of the event that created the message (per-group counter, in commit order). */
   seq: number;
   sender_id: string;
+  /** "" once deleted. */
   content: string;
   client_message_id: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
+  thread_root_id: ColumnType<string | null, string | null | undefined, never>;
+  reply_count: Generated<number>;
+  last_reply_at: ColumnType<Date | null, never, Date | string | null>;
+  edited_at: ColumnType<Date | null, never, Date | string | null>;
+  deleted_at: ColumnType<Date | null, never, Date | string | null>;
+  mentions: Generated<string[]>;
+  reactions: Generated<StoredReaction[]>;
 }
 
 export interface GroupSequencesTable {
   group_id: string;
+  /** The group's newest event cursor. */
   last_seq: Generated<number>;
+}
+
+export interface MessageVersionsTable {
+  id: Generated<number>;
+  message_id: string;
+  content: string;
+  written_at: Date | string;
+}
+
+export interface GroupEventsTable {
+  group_id: string;
+  /** The cursor. */
+  pos: number;
+  type: 'message' | 'message_updated';
+  message_id: string;
 }

@@ -5,6 +5,7 @@ import { Composer } from './Composer.tsx';
 import { ErrorText } from './ErrorText.tsx';
 import { MembersPanel } from './MembersPanel.tsx';
 import { MessageList } from './MessageList.tsx';
+import { ThreadPane } from './ThreadPane.tsx';
 
 export function Room({ groupId }: { groupId: string }) {
   const store = useChatStore();
@@ -13,6 +14,7 @@ export function Room({ groupId }: { groupId: string }) {
   const groupsStatus = useChat((s) => s.groupsStatus);
   const accessError = useChat((s) => s.rooms[groupId]?.accessError ?? null);
   const [showMembers, setShowMembers] = useState(false);
+  const openThread = useChat((s) => (s.openThread?.groupId === groupId ? s.openThread.rootId : null));
 
   if (!group && groupsStatus !== 'loading') {
     return (
@@ -52,8 +54,20 @@ export function Room({ groupId }: { groupId: string }) {
         <MembersPanel id={`${id}-members`} groupId={groupId} onClose={() => setShowMembers(false)} />
       )}
       <ErrorText message={accessError} testId="room-access-error" />
-      <MessageList groupId={groupId} />
-      <Composer groupId={groupId} onSent={() => store.markRead(groupId)} />
+      <div className={openThread ? 'room-body with-thread' : 'room-body'}>
+        <div className="room-main">
+          <MessageList groupId={groupId} />
+          <Composer
+            groupId={groupId}
+            onSend={(text, mentions) => {
+              const problem = store.send(groupId, text, mentions);
+              if (!problem) store.markRead(groupId);
+              return problem;
+            }}
+          />
+        </div>
+        {openThread && <ThreadPane key={openThread} groupId={groupId} rootId={openThread} />}
+      </div>
     </section>
   );
 }
