@@ -145,7 +145,7 @@ export async function authorizationUrl(
   return { url, verifier, state, nonce };
 }
 
-/** Fills the sign-in page (and, for two-factor users, the code step when `totp` is given). */
+/** Fills and submits the sign-in page's email and password. */
 export async function signIn(page: Page, email: string, password: string): Promise<void> {
   await page.locator('input[name="email"]').fill(email);
   await page.locator('input[name="password"]').fill(password);
