@@ -69,7 +69,19 @@ async function authorizeInBrowser(
     if (options.shots) await screenshot(page, `${options.shots}-consent`);
     await page.locator(`button[name="decision"][value="${options.consent}"]`).click();
   }
-  const url = await arrived;
+  // Fail with what the browser shows rather than hang when no callback comes.
+  const url = await Promise.race([
+    arrived,
+    new Promise<never>((_, reject) =>
+      setTimeout(async () => {
+        const body = await page
+          .locator('main')
+          .textContent()
+          .catch(() => '(no page)');
+        reject(new Error(`no callback; the page shows: ${body?.slice(0, 300)}`));
+      }, 40_000).unref(),
+    ),
+  ]);
   await page.close();
   return { attempt, url };
 }
