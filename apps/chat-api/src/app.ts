@@ -3,7 +3,9 @@ import {
   createHttpServer,
   type Database,
   type EventBus,
+  type ExpiringSets,
   type HttpServer,
+  MemoryExpiringSets,
   uuidv7,
 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
@@ -15,7 +17,9 @@ import type { ChatConfig } from './config.ts';
 import type { ChatDB } from './db/schema.ts';
 import { GroupService } from './groups/group-service.ts';
 import { LiveHub } from './live/hub.ts';
+import { presenceRoutes } from './live/presence-routes.ts';
 import { CloseCodes } from './live/protocol.ts';
+import { LiveSignals } from './live/signals.ts';
 import { liveRoutes } from './live/ws-routes.ts';
 import { MessageRepository } from './messages/repository.ts';
 import { messageRoutes } from './messages/routes.ts';
@@ -36,6 +40,11 @@ export interface ChatApiDeps {
   dispatcher?: Dispatcher;
   /** Distinguishes this instance on the bus. */
   instanceId?: string;
+  /**
+   * State shared by the instances that expires by itself (presence): Redis when configured. Owned by
+   * the caller; an in-memory one (this instance alone) is created when absent.
+   */
+  sharedState?: ExpiringSets;
 }
 
 export interface ChatApi {
@@ -45,6 +54,7 @@ export interface ChatApi {
   verifier: UserTokenVerifier;
   revocations: RevocationList;
   hub: LiveHub;
+  signals: LiveSignals;
   /** Stops the HTTP server and everything buildApp started (not the database or bus it was given). */
   close(): Promise<void>;
 }
@@ -100,11 +110,12 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   });
 
   const repo = new MessageRepository(database.db);
+  const instanceId = deps.instanceId ?? uuidv7();
   const hub = new LiveHub({
     repo,
     bus,
     logger: logger.child({ component: 'live' }),
-    instanceId: deps.instanceId ?? uuidv7(),
+    instanceId,
     resumeMaxGap: config.ws.resumeMaxGap,
     maxBufferedBytes: config.ws.maxBufferedBytes,
   });
@@ -128,9 +139,19 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
       );
   });
 
+  const signals = new LiveSignals({
+    hub,
+    bus,
+    store: deps.sharedState ?? new MemoryExpiringSets(),
+    instanceId,
+    logger: logger.child({ component: 'signals' }),
+    ...config.presence,
+  });
+
   await groups.start();
   await revocations.start();
   await hub.start();
+  await signals.start();
 
   const app = await createHttpServer({
     serviceName: 'chat-api',
@@ -208,8 +229,10 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     },
   });
   await messageRoutes(app, { service: messages, verifier });
+  await presenceRoutes(app, { presence: signals.presence, groups, verifier });
   await liveRoutes(app, {
     hub,
+    signals,
     groups,
     verifier,
     config: config.ws,
@@ -218,11 +241,12 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   });
 
   app.addHook('onClose', async () => {
+    signals.stop();
     hub.stop();
     groups.stop();
     revocations.stop();
     if (ownDispatcher) await dispatcher.close();
   });
 
-  return { app, tokens, groups, verifier, revocations, hub, close: () => app.close() };
+  return { app, tokens, groups, verifier, revocations, hub, signals, close: () => app.close() };
 }

@@ -1,9 +1,11 @@
 import {
   createBus,
+  createExpiringSets,
   createLogger,
   type Database,
   type Env,
   type EventBus,
+  type ExpiringSets,
   migrateToLatest,
   openDatabase,
 } from '@groupchat/service-kit';
@@ -30,6 +32,8 @@ export interface StartOverrides {
   /** Use this database target instead of the configured one (tests). */
   database?: Database<ChatDB>;
   instanceId?: string;
+  /** Shared expiring state (presence); not closed by close(). Default: Redis at REDIS_URL, else memory. */
+  sharedState?: ExpiringSets;
 }
 
 /**
@@ -46,6 +50,12 @@ export async function startChatApi(env: Env, overrides: StartOverrides = {}): Pr
     createBus(config.redisUrl, {
       onError: (error) => logger.warn({ err: error, event: 'bus_error' }, 'bus error'),
     });
+  const ownState = overrides.sharedState === undefined;
+  const sharedState =
+    overrides.sharedState ??
+    createExpiringSets(config.redisUrl, {
+      onError: (error) => logger.warn({ err: error, event: 'shared_state_error' }, 'shared state error'),
+    });
   try {
     const applied = await migrateToLatest(database.db, migrations);
     if (applied.length > 0)
@@ -55,6 +65,7 @@ export async function startChatApi(env: Env, overrides: StartOverrides = {}): Pr
       logger,
       database,
       bus,
+      sharedState,
       ...(overrides.dispatcher ? { dispatcher: overrides.dispatcher } : {}),
       ...(overrides.instanceId ? { instanceId: overrides.instanceId } : {}),
     });
@@ -70,11 +81,13 @@ export async function startChatApi(env: Env, overrides: StartOverrides = {}): Pr
       close: async () => {
         await chat.close();
         if (ownBus) await bus.close();
+        if (ownState) await sharedState.close();
         if (!overrides.database) await database.close();
       },
     };
   } catch (error) {
     if (ownBus) await bus.close();
+    if (ownState) await sharedState.close();
     if (!overrides.database) await database.close();
     throw error;
   }

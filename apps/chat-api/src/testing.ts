@@ -3,6 +3,7 @@ import {
   createTestDatabaseTarget,
   type Database,
   type EventBus,
+  type ExpiringSets,
   MemoryBus,
   openDatabase,
 } from '@groupchat/service-kit';
@@ -32,6 +33,8 @@ export async function startTestChatApi(options: {
   env?: Record<string, string>;
   logger?: Logger;
   database?: Database<ChatDB>;
+  /** Shared with the other instances of a test (presence); default: this instance's own, in memory. */
+  sharedState?: ExpiringSets;
 }): Promise<TestChatApi> {
   const env: Record<string, string> = { ...options.env };
   if (!env.SERVICE_CLIENT_SECRET) {
@@ -52,7 +55,12 @@ export async function startTestChatApi(options: {
   try {
     chat = await startChatApi(
       { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', AUTH_API_URL: options.authUrl, ...env },
-      { bus, database, logger: options.logger ?? createLogger('chat-api', env.LOG_LEVEL ?? 'silent') },
+      {
+        bus,
+        database,
+        ...(options.sharedState ? { sharedState: options.sharedState } : {}),
+        logger: options.logger ?? createLogger('chat-api', env.LOG_LEVEL ?? 'silent'),
+      },
     );
   } catch (error) {
     if (ownDatabase) {

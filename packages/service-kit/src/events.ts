@@ -10,6 +10,8 @@ export const Channels = {
   revocations: 'auth.revocations',
   /** chat-api → chat-api instances: a message was stored. */
   chatMessages: 'chat.messages',
+  /** chat-api → chat-api instances: ephemeral live signals (typing, presence, a user's read marker). */
+  chatSignals: 'chat.signals',
 } as const;
 
 export type MembershipEvent =

@@ -5,14 +5,16 @@ import type { MessageDto } from '../messages/schema.ts';
  * The WebSocket protocol of the contract (`/api/chat/ws`): JSON text frames.
  *
  * client → server: auth {token} (first frame; again later to extend an expiring token), subscribe
- * {group_id, after?}, unsubscribe {group_id}.
+ * {group_id, after?}, unsubscribe {group_id}, typing {group_id}.
  * server → client: ready {user_id}, subscribed {group_id}, unsubscribed {group_id}, message {message},
- * reset {group_id}, error {status, detail, group_id?}.
+ * reset {group_id}, error {status, detail, group_id?}, typing {group_id, user_id}, presence {group_id,
+ * user_id, status}, read {group_id, last_read_message_id, unread_count, mention_count}.
  */
 export type ClientFrame =
   | { type: 'auth'; token: string }
   | { type: 'subscribe'; group_id: string; after?: string }
-  | { type: 'unsubscribe'; group_id: string };
+  | { type: 'unsubscribe'; group_id: string }
+  | { type: 'typing'; group_id: string };
 
 export type ServerFrame =
   | { type: 'ready'; user_id: string }
@@ -20,7 +22,16 @@ export type ServerFrame =
   | { type: 'unsubscribed'; group_id: string }
   | { type: 'message'; message: MessageDto }
   | { type: 'reset'; group_id: string }
-  | { type: 'error'; status: number; detail: string; group_id?: string };
+  | { type: 'error'; status: number; detail: string; group_id?: string }
+  | { type: 'typing'; group_id: string; user_id: string }
+  | { type: 'presence'; group_id: string; user_id: string; status: 'online' | 'offline' }
+  | {
+      type: 'read';
+      group_id: string;
+      last_read_message_id: string | null;
+      unread_count: number;
+      mention_count: number;
+    };
 
 /** Close codes. 4401 is the contract's; the others are standard RFC 6455 codes. */
 export const CloseCodes = {
@@ -62,6 +73,9 @@ export function parseClientFrame(text: string): ParseResult {
     case 'unsubscribe':
       if (!isUuid(frame.group_id)) return fail('unsubscribe needs a group_id (UUID)');
       return { ok: true, frame: { type: 'unsubscribe', group_id: (frame.group_id as string).toLowerCase() } };
+    case 'typing':
+      if (!isUuid(frame.group_id)) return fail('typing needs a group_id (UUID)');
+      return { ok: true, frame: { type: 'typing', group_id: (frame.group_id as string).toLowerCase() } };
     default:
       return fail(
         typeof frame.type === 'string'

@@ -8,9 +8,11 @@ import type { ChatConfig } from '../config.ts';
 import type { GroupService } from '../groups/group-service.ts';
 import type { LiveConnection, LiveHub } from './hub.ts';
 import { type ClientFrame, CloseCodes, encode, parseClientFrame, type ServerFrame } from './protocol.ts';
+import type { LiveSignals } from './signals.ts';
 
 export interface LiveRouteDeps {
   hub: LiveHub;
+  signals: LiveSignals;
   groups: GroupService;
   verifier: UserTokenVerifier;
   config: ChatConfig['ws'];
@@ -129,7 +131,7 @@ class SocketConnection implements LiveConnection {
 
 /** GET /api/chat/ws: the contract's live-delivery protocol. */
 export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<void> {
-  const { hub, groups, verifier, config, logger } = deps;
+  const { hub, signals, groups, verifier, config, logger } = deps;
   const connections = new Set<SocketConnection>();
 
   const heartbeat = setInterval(() => {
@@ -183,6 +185,16 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
     if (frame.type === 'unsubscribe') {
       hub.unsubscribe(conn, frame.group_id);
       conn.frame({ type: 'unsubscribed', group_id: frame.group_id });
+      return;
+    }
+    if (frame.type === 'typing') {
+      if (!signals.typing(conn, frame.group_id))
+        conn.frame({
+          type: 'error',
+          group_id: frame.group_id,
+          status: 400,
+          detail: 'typing is only for a group this connection is subscribed to',
+        });
       return;
     }
     // subscribe
