@@ -24,6 +24,9 @@ import { liveRoutes } from './live/ws-routes.ts';
 import { MessageRepository } from './messages/repository.ts';
 import { messageRoutes } from './messages/routes.ts';
 import { MessageService } from './messages/service.ts';
+import { ReadStateRepository } from './read-state/repository.ts';
+import { readStateRoutes } from './read-state/routes.ts';
+import { ReadStateService } from './read-state/service.ts';
 import { AuthApiClient } from './service-auth/auth-api-client.ts';
 import { ServiceTokenManager } from './service-auth/token-manager.ts';
 
@@ -148,10 +151,20 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     ...config.presence,
   });
 
+  const readState = new ReadStateService({
+    repo: new ReadStateRepository(database.db),
+    groups,
+    authApi,
+    bus,
+    toUser: (userId, frame) => signals.toUser(userId, frame),
+    logger: logger.child({ component: 'read-state' }),
+  });
+
   await groups.start();
   await revocations.start();
   await hub.start();
   await signals.start();
+  await readState.start();
 
   const app = await createHttpServer({
     serviceName: 'chat-api',
@@ -189,7 +202,8 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
       },
       tags: [
         { name: 'messages', description: 'Group messages (REST)' },
-        { name: 'live', description: 'Live delivery (WebSocket)' },
+        { name: 'live', description: 'Live delivery (WebSocket), typing and presence' },
+        { name: 'read state', description: 'Read markers, unread and mention counts, receipts' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
     },
@@ -229,6 +243,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     },
   });
   await messageRoutes(app, { service: messages, verifier });
+  await readStateRoutes(app, { service: readState, verifier });
   await presenceRoutes(app, { presence: signals.presence, groups, verifier });
   await liveRoutes(app, {
     hub,
@@ -241,6 +256,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   });
 
   app.addHook('onClose', async () => {
+    readState.stop();
     signals.stop();
     hub.stop();
     groups.stop();

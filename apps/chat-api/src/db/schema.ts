@@ -4,6 +4,28 @@ import type { ColumnType, Generated } from 'kysely';
 export interface ChatDB {
   messages: MessagesTable;
   group_sequences: GroupSequencesTable;
+  read_markers: ReadMarkersTable;
+  group_message_counts: { group_id: string; messages: number };
+  sender_message_counts: { group_id: string; user_id: string; messages: number };
+  message_mentions: { user_id: string; group_id: string; seq: number; message_id: string };
+}
+
+/*
+ * Migration 0003_read_state also gives `messages` two columns the database fills on insert (trigger), read
+ * only by the read-state repository: `ordinal` (the message's number in its group, 1, 2, 3… without gaps)
+ * and `sender_ordinal` (its number among its sender's messages in the group).
+ */
+
+/** A user's read marker in a group: only ever moves forward (by `seq`). */
+export interface ReadMarkersTable {
+  user_id: string;
+  group_id: string;
+  org_id: string;
+  message_id: string;
+  seq: number;
+  /** The marker message's `ordinal`: how many messages of the group it and those before it are. */
+  ordinal: number;
+  read_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface MessagesTable {

@@ -1,3 +1,4 @@
+import { PresenceResponseSchema } from '@groupchat/contract';
 import type { HttpServer } from '@groupchat/service-kit';
 import { Type } from 'typebox';
 import { requireUser } from '../auth/plugin.ts';
@@ -7,10 +8,6 @@ import type { GroupService } from '../groups/group-service.ts';
 import type { Presence } from './presence.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
-
-export const PresenceSchema = Type.Object({
-  online: Type.Array(Uuid, { description: 'users with a WebSocket subscribed to the group (10 s grace)' }),
-});
 
 /** GET /api/chat/groups/{g}/presence: members only, like reading the group. */
 export async function presenceRoutes(
@@ -29,7 +26,7 @@ export async function presenceRoutes(
             'A user is present while at least one of their WebSockets is subscribed to the group, on any chat-api instance, and for 10 s after the last one left (a reconnect makes no flicker). Subscribers get {"type":"presence","group_id","user_id","status"} frames when it changes. Members only.',
           security: [{ bearerAuth: [] }],
           params: Type.Object({ group_id: Uuid }),
-          response: { 200: PresenceSchema, ...userRouteErrors },
+          response: { 200: PresenceResponseSchema, ...userRouteErrors },
         },
       },
       async (request) => {
