@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type ApiResponse,
   api,
   createGroup,
   DEMO,
@@ -205,11 +206,7 @@ describe(`read state (${usingPostgres ? 'PostgreSQL' : 'PGlite'}, ${usingRedis ?
     const message = await post(bob, group, 'private');
     const other = await createGroup(authUrl, bob, 'read-other', [carol]);
     const otherMessage = await post(bob, other, 'elsewhere');
-    const expectProblem = (
-      response: { status: number; headers: Headers; body: any },
-      status: number,
-      code?: string,
-    ) => {
+    const expectProblem = (response: ApiResponse, status: number, code?: string) => {
       expect(response.status, JSON.stringify(response.body)).toBe(status);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
       if (code) expect(response.body.code).toBe(code);

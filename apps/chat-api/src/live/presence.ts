@@ -176,7 +176,7 @@ export class Presence {
 
   async #recheck(groupId: string, userId: string): Promise<void> {
     const view = this.#views.get(groupId);
-    if (!view || !view.online.has(userId)) return;
+    if (!view?.online.has(userId)) return;
     try {
       const present = await this.online(groupId);
       if (this.#views.get(groupId) !== view) return;
