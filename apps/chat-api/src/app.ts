@@ -16,6 +16,7 @@ import { UserTokenVerifier } from './auth/user-token-verifier.ts';
 import type { ChatConfig } from './config.ts';
 import type { ChatDB } from './db/schema.ts';
 import { GroupService } from './groups/group-service.ts';
+import { UserGroups } from './groups/user-groups.ts';
 import { LiveHub } from './live/hub.ts';
 import { presenceRoutes } from './live/presence-routes.ts';
 import { CloseCodes } from './live/protocol.ts';
@@ -27,6 +28,9 @@ import { MessageService } from './messages/service.ts';
 import { ReadStateRepository } from './read-state/repository.ts';
 import { readStateRoutes } from './read-state/routes.ts';
 import { ReadStateService } from './read-state/service.ts';
+import { SearchRepository } from './search/repository.ts';
+import { searchRoutes } from './search/routes.ts';
+import { SearchService } from './search/service.ts';
 import { AuthApiClient } from './service-auth/auth-api-client.ts';
 import { ServiceTokenManager } from './service-auth/token-manager.ts';
 
@@ -151,11 +155,11 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     ...config.presence,
   });
 
+  const userGroups = new UserGroups({ authApi, bus, logger: logger.child({ component: 'user-groups' }) });
   const readState = new ReadStateService({
     repo: new ReadStateRepository(database.db),
     groups,
-    authApi,
-    bus,
+    userGroups,
     toUser: (userId, frame) => signals.toUser(userId, frame),
     logger: logger.child({ component: 'read-state' }),
   });
@@ -164,7 +168,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   await revocations.start();
   await hub.start();
   await signals.start();
-  await readState.start();
+  await userGroups.start();
 
   const app = await createHttpServer({
     serviceName: 'chat-api',
@@ -204,6 +208,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
         { name: 'messages', description: 'Group messages (REST)' },
         { name: 'live', description: 'Live delivery (WebSocket), typing and presence' },
         { name: 'read state', description: 'Read markers, unread and mention counts, receipts' },
+        { name: 'search', description: 'Full-text search over the caller’s messages' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
     },
@@ -244,6 +249,10 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   });
   await messageRoutes(app, { service: messages, verifier });
   await readStateRoutes(app, { service: readState, verifier });
+  await searchRoutes(app, {
+    service: new SearchService({ repo: new SearchRepository(database.db), groups, userGroups }),
+    verifier,
+  });
   await presenceRoutes(app, { presence: signals.presence, groups, verifier });
   await liveRoutes(app, {
     hub,
@@ -256,7 +265,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   });
 
   app.addHook('onClose', async () => {
-    readState.stop();
+    userGroups.stop();
     signals.stop();
     hub.stop();
     groups.stop();

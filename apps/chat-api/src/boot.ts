@@ -14,7 +14,7 @@ import type { Dispatcher } from 'undici';
 import { buildApp, type ChatApi } from './app.ts';
 import { type ChatConfig, loadChatConfig } from './config.ts';
 import { migrations } from './db/migrations.ts';
-import type { ChatDB } from './db/schema.ts';
+import { CHAT_DB_EXTENSIONS, type ChatDB } from './db/schema.ts';
 
 export interface RunningChatApi extends ChatApi {
   /** Base URL, e.g. http://127.0.0.1:8001. */
@@ -43,7 +43,8 @@ export interface StartOverrides {
 export async function startChatApi(env: Env, overrides: StartOverrides = {}): Promise<RunningChatApi> {
   const config = loadChatConfig(env);
   const logger = overrides.logger ?? createLogger('chat-api', config.logLevel);
-  const database = overrides.database ?? (await openDatabase<ChatDB>(config.database));
+  const database =
+    overrides.database ?? (await openDatabase<ChatDB>(config.database, { extensions: CHAT_DB_EXTENSIONS }));
   const ownBus = overrides.bus === undefined;
   const bus =
     overrides.bus ??

@@ -9,7 +9,7 @@ import {
 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { type RunningChatApi, startChatApi } from './boot.ts';
-import type { ChatDB } from './db/schema.ts';
+import { CHAT_DB_EXTENSIONS, type ChatDB } from './db/schema.ts';
 
 export interface TestChatApi {
   /** e.g. http://127.0.0.1:54321 */
@@ -48,7 +48,7 @@ export async function startTestChatApi(options: {
   if (!database) {
     const created = await createTestDatabaseTarget('chat');
     drop = created.drop;
-    database = await openDatabase<ChatDB>(created.target);
+    database = await openDatabase<ChatDB>(created.target, { extensions: CHAT_DB_EXTENSIONS });
   }
   const bus = options.bus ?? new MemoryBus();
   let chat: RunningChatApi;

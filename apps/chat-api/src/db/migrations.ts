@@ -136,4 +136,32 @@ export const migrations: Record<string, Migration> = {
       await sql`CREATE INDEX read_markers_group_idx ON read_markers (group_id, read_at)`.execute(db);
     },
   },
+  '0004_search': {
+    // Full-text search with the same SQL on PostgreSQL and PGlite (which ships unaccent). Text is folded
+    // (NFKC, accents removed, lower case) and parsed with the language-neutral 'simple' configuration, so
+    // any script that separates words with spaces works; Chinese, Japanese and Korean characters are
+    // indexed one per token so a query matches them as a phrase of adjacent characters (a substring).
+    // The vector is kept by a trigger in the transaction of every insert and edit: an edit is found by
+    // its new words only, and a deletion (content erased) leaves nothing to find.
+    async up(db: Kysely<unknown>) {
+      await sql`CREATE EXTENSION IF NOT EXISTS unaccent`.execute(db);
+      await sql`CREATE FUNCTION chat_search_fold(value text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT lower(unaccent('unaccent'::regdictionary, normalize(value, NFKC))) $$`.execute(db);
+      await sql`CREATE FUNCTION chat_search_vector(value text) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT to_tsvector('simple'::regconfig, regexp_replace(chat_search_fold(value),
+          '([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff])', ' \\1 ', 'g')) $$`.execute(
+        db,
+      );
+      await sql`ALTER TABLE messages ADD COLUMN search_vector tsvector`.execute(db);
+      await sql`UPDATE messages SET search_vector = chat_search_vector(content)`.execute(db);
+      await sql`CREATE FUNCTION chat_message_search() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          NEW.search_vector := chat_search_vector(NEW.content);
+          RETURN NEW;
+        END $$`.execute(db);
+      await sql`CREATE TRIGGER messages_search BEFORE INSERT OR UPDATE OF content ON messages
+        FOR EACH ROW EXECUTE FUNCTION chat_message_search()`.execute(db);
+      await sql`CREATE INDEX messages_search_idx ON messages USING gin (search_vector)`.execute(db);
+    },
+  },
 };

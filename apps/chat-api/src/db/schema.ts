@@ -1,4 +1,8 @@
+import type { DatabaseExtension } from '@groupchat/service-kit';
 import type { ColumnType, Generated } from 'kysely';
+
+/** What chat-api's migrations need of the engine (search folds accents with unaccent). */
+export const CHAT_DB_EXTENSIONS: readonly DatabaseExtension[] = ['unaccent'];
 
 /** chat-api's own database: messages and the per-group sequence counters. */
 export interface ChatDB {
