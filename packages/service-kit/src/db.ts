@@ -47,13 +47,17 @@ export interface OpenOptions {
 async function pgliteExtensions(names: readonly DatabaseExtension[]): Promise<Extensions> {
   const loaded: Extensions = {};
   for (const name of names) {
-    if (name === 'unaccent') loaded.unaccent = (await import('@electric-sql/pglite/contrib/unaccent')).unaccent;
+    if (name === 'unaccent')
+      loaded.unaccent = (await import('@electric-sql/pglite/contrib/unaccent')).unaccent;
     else loaded.pg_trgm = (await import('@electric-sql/pglite/contrib/pg_trgm')).pg_trgm;
   }
   return loaded;
 }
 
-export async function openDatabase<DB>(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database<DB>> {
+export async function openDatabase<DB>(
+  target: DatabaseTarget,
+  options: OpenOptions = {},
+): Promise<Database<DB>> {
   if (target.kind === 'postgres') {
     const pool = new pg.Pool({
       connectionString: target.url,
