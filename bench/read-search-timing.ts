@@ -39,7 +39,7 @@ try {
     senderIds: [other, reader],
     readerId: reader,
     perGroup,
-    mentionEvery: 100,
+    mentionEvery: 10,
     unreadPerGroup: 50,
   });
   progress(`generated ${generated.messages} messages in ${generated.seconds.toFixed(1)} s`);

@@ -83,7 +83,7 @@ export async function generateChatData(input: ChatDataInput): Promise<{ messages
        SELECT (lpad(to_hex(base_ms + n), 12, '0') || '7' || lpad(to_hex(n % 4096), 3, '0') || '8'
                || lpad(to_hex(n), 15, '0'))::uuid,
               g.id, $1::uuid, k, s.id, t.content, to_timestamp((base_ms + n) / 1000.0),
-              CASE WHEN s.id <> $4::uuid AND k % $5 = 0 THEN ARRAY[$4::uuid] ELSE '{}'::uuid[] END,
+              CASE WHEN s.id <> $4::uuid AND k % $5 = 1 THEN ARRAY[$4::uuid] ELSE '{}'::uuid[] END,
               k, (k - 1) / $6 + 1, chat_search_vector(t.content)
        FROM (SELECT id, ord FROM unnest($2::uuid[]) WITH ORDINALITY AS g(id, ord)) g
        CROSS JOIN generate_series(1, $3::int) AS k
@@ -140,11 +140,16 @@ export async function generateChatData(input: ChatDataInput): Promise<{ messages
       [input.groupIds, input.readerId],
     );
     await client.query(
-      `INSERT INTO read_markers (user_id, group_id, org_id, message_id, seq, ordinal)
-       SELECT $2::uuid, group_id, org_id, id, seq, ordinal FROM messages
-       WHERE group_id = ANY($1::uuid[]) AND ordinal = $3
+      `INSERT INTO read_markers (user_id, group_id, org_id, message_id, seq, ordinal, own_before)
+       SELECT $2::uuid, m.group_id, m.org_id, m.id, m.seq, m.ordinal,
+              COALESCE((SELECT o.sender_ordinal FROM messages o
+                        WHERE o.group_id = m.group_id AND o.sender_id = $2::uuid AND o.seq <= m.seq
+                        ORDER BY o.seq DESC LIMIT 1), 0)
+       FROM messages m
+       WHERE m.group_id = ANY($1::uuid[]) AND m.ordinal = $3
        ON CONFLICT (user_id, group_id) DO UPDATE
-         SET message_id = EXCLUDED.message_id, seq = EXCLUDED.seq, ordinal = EXCLUDED.ordinal`,
+         SET message_id = EXCLUDED.message_id, seq = EXCLUDED.seq, ordinal = EXCLUDED.ordinal,
+             own_before = EXCLUDED.own_before`,
       [input.groupIds, input.readerId, input.perGroup - input.unreadPerGroup],
     );
     await client.query('ALTER TABLE messages ENABLE TRIGGER USER');

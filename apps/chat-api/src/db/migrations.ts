@@ -130,6 +130,8 @@ export const migrations: Record<string, Migration> = {
         message_id uuid NOT NULL,
         seq bigint NOT NULL,
         ordinal bigint NOT NULL,
+        -- How many of the user's own messages are at or before the marker (own unread = total − this).
+        own_before bigint NOT NULL,
         read_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (user_id, group_id)
       )`.execute(db);
@@ -162,6 +164,10 @@ export const migrations: Record<string, Migration> = {
       await sql`CREATE TRIGGER messages_search BEFORE INSERT OR UPDATE OF content ON messages
         FOR EACH ROW EXECUTE FUNCTION chat_message_search()`.execute(db);
       await sql`CREATE INDEX messages_search_idx ON messages USING gin (search_vector)`.execute(db);
+      // The org's newest messages first: where search looks before it asks the GIN index.
+      await sql`CREATE INDEX messages_org_time_idx ON messages (org_id, created_at DESC, id DESC)`.execute(
+        db,
+      );
     },
   },
 };

@@ -29,6 +29,8 @@ export interface ReadMarkersTable {
   seq: number;
   /** The marker message's `ordinal`: how many messages of the group it and those before it are. */
   ordinal: number;
+  /** How many of the user's own messages are at or before the marker. */
+  own_before: number;
   read_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 

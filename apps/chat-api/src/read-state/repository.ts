@@ -42,20 +42,26 @@ export class ReadStateRepository {
    * devices marking at once can only move it forward. True when it moved.
    */
   async advance(userId: string, groupId: string, orgId: string, target: MarkerTarget): Promise<boolean> {
+    // own_before: one index probe now, so reading the counts later needs none.
     const result = await sql<{ user_id: string }>`
-      INSERT INTO read_markers AS r (user_id, group_id, org_id, message_id, seq, ordinal, read_at)
-      VALUES (${userId}, ${groupId}, ${orgId}, ${target.id}, ${target.seq}, ${target.ordinal}, now())
+      INSERT INTO read_markers AS r (user_id, group_id, org_id, message_id, seq, ordinal, own_before, read_at)
+      VALUES (${userId}, ${groupId}, ${orgId}, ${target.id}, ${target.seq}, ${target.ordinal},
+        COALESCE((SELECT m.sender_ordinal FROM messages m
+                  WHERE m.group_id = ${groupId} AND m.sender_id = ${userId} AND m.seq <= ${target.seq}
+                  ORDER BY m.seq DESC LIMIT 1), 0),
+        now())
       ON CONFLICT (user_id, group_id) DO UPDATE
-        SET message_id = EXCLUDED.message_id, seq = EXCLUDED.seq, ordinal = EXCLUDED.ordinal, read_at = now()
+        SET message_id = EXCLUDED.message_id, seq = EXCLUDED.seq, ordinal = EXCLUDED.ordinal,
+            own_before = EXCLUDED.own_before, read_at = now()
         WHERE r.seq < EXCLUDED.seq
       RETURNING r.user_id`.execute(this.#db);
     return result.rows.length > 0;
   }
 
   /**
-   * The user's read state in each group, in the order given. Per group: two primary-key reads (the
-   * group's and the sender's counters), the marker, one index probe for the sender's last message at
-   * or before it, and range counts over deletions and mentions after the marker only.
+   * The user's read state in each group, in the order given. Per group: three primary-key reads (the
+   * group's and the user's message counters, the marker) and range counts over deletions and mentions
+   * after the marker only; nothing proportional to the history.
    */
   async states(userId: string, groupIds: readonly string[]): Promise<ReadState[]> {
     if (groupIds.length === 0) return [];
@@ -67,10 +73,7 @@ export class ReadStateRepository {
     }>`
       SELECT g.group_id, r.message_id,
         COALESCE(c.messages, 0) - COALESCE(r.ordinal, 0)
-          - (COALESCE(s.messages, 0) - COALESCE((
-              SELECT m.sender_ordinal FROM messages m
-              WHERE m.group_id = g.group_id AND m.sender_id = ${userId} AND m.seq <= r.seq
-              ORDER BY m.seq DESC LIMIT 1), 0))
+          - (COALESCE(s.messages, 0) - COALESCE(r.own_before, 0))
           - (SELECT count(*) FROM messages d
               WHERE d.group_id = g.group_id AND d.deleted_at IS NOT NULL
                 AND d.seq > COALESCE(r.seq, 0) AND d.sender_id <> ${userId}) AS unread,
