@@ -16,7 +16,8 @@ export default defineConfig({
             'apps/*/test/**/*.test.ts',
             'tests/**/*.test.ts',
           ],
-          exclude: ['**/node_modules/**', 'apps/web/**', 'tests/faults/**'],
+          // The web client's unit tests (state, protocol) run here; its browser tests in web-e2e.
+          exclude: ['**/node_modules/**', 'apps/web/e2e/**', 'tests/faults/**'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
           pool: 'forks',

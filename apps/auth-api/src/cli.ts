@@ -15,6 +15,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { KNOWN_SCOPES } from '@groupchat/contract';
 import {
   ConfigError,
   createLogger,
@@ -28,7 +29,7 @@ import {
 import type { Actor } from './clients/index.ts';
 import { createClientService } from './clients/index.ts';
 import { clientView, summaryView } from './clients/views.ts';
-import { type AuthConfig, KNOWN_SCOPES, loadAuthConfig } from './config.ts';
+import { type AuthConfig, loadAuthConfig } from './config.ts';
 import { createAuthCore } from './core.ts';
 import { migrations } from './db/migrations.ts';
 import type { AuthDB } from './db/schema.ts';

@@ -1,7 +1,6 @@
-import { type Env, EnvReader } from '@groupchat/service-kit';
+import { KNOWN_SCOPES } from '@groupchat/contract';
 
-export const KNOWN_SCOPES = ['groups:read', 'groups:write', 'members:read', 'admin:clients'] as const;
-export type Scope = (typeof KNOWN_SCOPES)[number];
+import { type Env, EnvReader } from '@groupchat/service-kit';
 
 /** A client declared in configuration, so a fresh start already knows it (no CLI step needed). */
 export interface DeclaredClient {

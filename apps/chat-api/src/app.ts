@@ -1,4 +1,5 @@
 import websocket from '@fastify/websocket';
+import { CloseCodes } from '@groupchat/contract';
 import {
   createHttpServer,
   type Database,
@@ -19,7 +20,6 @@ import { GroupService } from './groups/group-service.ts';
 import { UserGroups } from './groups/user-groups.ts';
 import { LiveHub } from './live/hub.ts';
 import { presenceRoutes } from './live/presence-routes.ts';
-import { CloseCodes } from './live/protocol.ts';
 import { LiveSignals } from './live/signals.ts';
 import { liveRoutes } from './live/ws-routes.ts';
 import { MessageRepository } from './messages/repository.ts';

@@ -1,5 +1,5 @@
+import type { LoginUser as User } from '@groupchat/contract';
 import { useEffect, useState } from 'react';
-import type { User } from './api/types.ts';
 import { ChatLayout } from './components/ChatLayout.tsx';
 import { SignIn } from './components/SignIn.tsx';
 import { ChatStore } from './state/chat.ts';

@@ -74,20 +74,3 @@ export const SearchQuerySchema = Type.Object({
   ),
   before: Type.Optional(Uuid('a returned next_cursor (a message id): older results')),
 });
-
-/** WebSocket frames of this area. */
-export type TypingClientFrame = { type: 'typing'; group_id: string };
-export type TypingFrame = { type: 'typing'; group_id: string; user_id: string };
-export type PresenceFrame = {
-  type: 'presence';
-  group_id: string;
-  user_id: string;
-  status: 'online' | 'offline';
-};
-export type ReadFrame = {
-  type: 'read';
-  group_id: string;
-  last_read_message_id: string | null;
-  unread_count: number;
-  mention_count: number;
-};

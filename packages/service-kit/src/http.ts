@@ -2,6 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import {
+  ProblemSchema as ContractProblemSchema,
+  HealthResponse,
+  NotReadyResponse,
+  ReadyResponse,
+} from '@groupchat/contract';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -11,7 +17,6 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { Type } from 'typebox';
 import { isDatabaseUnavailable } from './db.ts';
 import { uuidv7 } from './ids.ts';
 import { HttpProblem, statusTitle } from './problem.ts';
@@ -42,16 +47,8 @@ export interface HttpServerOptions {
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export const ProblemSchema = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String({ description: 'stable machine-readable error code' }),
-  },
-  { $id: 'Problem', description: 'RFC 9457 problem details', additionalProperties: true },
-);
+/** The contract's problem schema, registered under `$id: Problem` for `$ref`s in the OpenAPI document. */
+export const ProblemSchema = { ...ContractProblemSchema, $id: 'Problem' };
 
 /**
  * The Fastify instance both services start from: request ids, one JSON log line per request,
@@ -148,7 +145,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       schema: {
         tags: ['operations'],
         summary: 'Liveness: 200 while the process runs',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        response: { 200: HealthResponse },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -160,20 +157,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       schema: {
         tags: ['operations'],
         summary: 'Readiness: 200 when every dependency is usable, else 503 naming what is not',
-        response: {
-          200: Type.Object({
-            status: Type.Literal('ready'),
-            checks: Type.Record(Type.String(), Type.String()),
-          }),
-          503: Type.Object({
-            type: Type.String(),
-            title: Type.String(),
-            status: Type.Integer(),
-            detail: Type.String(),
-            code: Type.String(),
-            checks: Type.Record(Type.String(), Type.String()),
-          }),
-        },
+        response: { 200: ReadyResponse, 503: NotReadyResponse },
       },
     },
     async (_request, reply) => {

@@ -1,16 +1,12 @@
+import { type ProblemBody, type ProblemCode, ProblemSchema } from '@groupchat/contract';
+import { Type } from 'typebox';
+
 /**
  * RFC 9457 problem details. Services throw HttpProblem (or a subclass); one error handler turns it into
- * `application/problem+json`. `code` is a stable machine-readable identifier clients may switch on.
+ * `application/problem+json`. `code` is a stable machine-readable identifier clients may switch on; it
+ * is typed by the contract's one catalogue (ProblemCatalogue), so both services use the same codes.
  */
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  instance?: string;
-  [extension: string]: unknown;
-}
+export type { ProblemBody, ProblemCode };
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -34,14 +30,14 @@ export function statusTitle(status: number): string {
 
 export class HttpProblem extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ProblemCode;
   readonly detail: string;
   readonly headers: Record<string, string>;
   readonly extensions: Record<string, unknown>;
 
   constructor(
     status: number,
-    code: string,
+    code: ProblemCode,
     detail: string,
     options: { headers?: Record<string, string>; extensions?: Record<string, unknown> } = {},
   ) {
@@ -68,15 +64,48 @@ export class HttpProblem extends Error {
 }
 
 export const problems = {
-  badRequest: (detail: string, code = 'bad_request') => new HttpProblem(400, code, detail),
-  unauthorized: (detail: string, headers: Record<string, string>, code = 'unauthorized') =>
-    new HttpProblem(401, code, detail, { headers }),
-  forbidden: (detail: string, code = 'forbidden', headers: Record<string, string> = {}) =>
+  badRequest: (detail: string, code: ProblemCode = 'validation_failed') => new HttpProblem(400, code, detail),
+  forbidden: (detail: string, code: ProblemCode, headers: Record<string, string> = {}) =>
     new HttpProblem(403, code, detail, { headers }),
-  notFound: (detail: string, code = 'not_found') => new HttpProblem(404, code, detail),
-  conflict: (detail: string, code = 'conflict') => new HttpProblem(409, code, detail),
+  notFound: (detail: string, code: ProblemCode) => new HttpProblem(404, code, detail),
+  conflict: (detail: string, code: ProblemCode) => new HttpProblem(409, code, detail),
   tooManyRequests: (retryAfterSeconds: number, detail = 'too many requests, slow down') =>
     new HttpProblem(429, 'rate_limited', detail, { headers: { 'retry-after': String(retryAfterSeconds) } }),
-  unavailable: (detail: string, code = 'unavailable', retryAfterSeconds = 1) =>
+  unavailable: (detail: string, code: ProblemCode, retryAfterSeconds = 1) =>
     new HttpProblem(503, code, detail, { headers: { 'retry-after': String(retryAfterSeconds) } }),
 };
+
+type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 426 | 429 | 500 | 503;
+const DEFAULT_DESCRIPTIONS: Record<ProblemStatus, string> = {
+  400: 'a body, query or path parameter failed validation',
+  401: 'no or bad credentials (see WWW-Authenticate)',
+  403: 'authenticated, but not allowed',
+  404: 'no such resource (also: another organization’s)',
+  409: 'conflicts with existing data',
+  413: 'the body is too large',
+  415: 'the body is not application/json',
+  426: 'upgrade required',
+  429: 'rate limited (see Retry-After)',
+  500: 'unexpected error',
+  503: 'a dependency is unavailable; retry after Retry-After seconds',
+};
+
+/**
+ * The one way routes declare their error answers: each status maps to the contract's problem schema
+ * (extension members kept), with a description for the OpenAPI document. Give statuses, or a map of
+ * status to description.
+ */
+export function problemResponses<const S extends ProblemStatus>(
+  ...statuses: (S | { [K in S]?: string })[]
+): Record<S, typeof ProblemSchema> {
+  const out: Record<number, typeof ProblemSchema> = {};
+  for (const entry of statuses) {
+    const pairs: [number, string][] =
+      typeof entry === 'number'
+        ? [[entry, DEFAULT_DESCRIPTIONS[entry]]]
+        : (Object.entries(entry) as [string, string][]).map(([status, text]) => [Number(status), text]);
+    for (const [status, description] of pairs)
+      out[status] = Type.Object(ProblemSchema.properties, { additionalProperties: true, description });
+  }
+  return out as Record<S, typeof ProblemSchema>;
+}

@@ -1,7 +1,3 @@
-import type { HttpServer } from '@groupchat/service-kit';
-import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
-import type { PrincipalResolver } from '../principal/resolver.ts';
 import {
   ClientIdParams,
   ClientListSchema,
@@ -10,16 +6,20 @@ import {
   CreatedClientSchema,
   RotatedSecretSchema,
   RotateSecretBody,
-} from './schema.ts';
+} from '@groupchat/contract';
+import { type HttpServer, problemResponses } from '@groupchat/service-kit';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { PrincipalResolver } from '../principal/resolver.ts';
 import type { Actor, ClientService } from './service.ts';
 import { clientView, createdView, summaryView } from './views.ts';
 
-const Problem = (description: string) => Type.Ref('Problem', { description });
-const errors = {
-  400: Problem('the body or a path parameter failed validation'),
-  401: Problem('no or bad credentials (WWW-Authenticate: Bearer)'),
-  403: Problem('not a platform admin (a client token needs scope admin:clients)'),
-};
+const errors = problemResponses({
+  400: 'the body or a path parameter failed validation',
+  401: 'no or bad credentials (WWW-Authenticate: Bearer)',
+  403: 'not a platform admin (a client token needs scope admin:clients)',
+});
+const notFound = problemResponses({ 404: 'no such client' });
 const security: { [label: string]: string[] }[] = [{ bearer: [] }, { session: [] }];
 
 const actors = new WeakMap<FastifyRequest, Actor>();
@@ -59,7 +59,7 @@ export function registerClientRoutes(
         response: {
           201: CreatedClientSchema,
           ...errors,
-          409: Problem('the client_id is already taken'),
+          ...problemResponses({ 409: 'the client_id is already taken' }),
         },
       },
     },
@@ -104,7 +104,7 @@ export function registerClientRoutes(
         summary: 'Read an OAuth client (never its secret)',
         security,
         params: ClientIdParams,
-        response: { 200: ClientSchema, ...errors, 404: Problem('no such client') },
+        response: { 200: ClientSchema, ...errors, ...notFound },
       },
     },
     async (request) => clientView(await service.get(actorOf(request), request.params.client_id)),
@@ -126,7 +126,7 @@ export function registerClientRoutes(
         response: {
           204: Type.Null({ description: 'deleted' }),
           ...errors,
-          404: Problem('no such client'),
+          ...notFound,
         },
       },
     },
@@ -155,7 +155,7 @@ export function registerClientRoutes(
         security,
         params: ClientIdParams,
         body: RotateSecretBody,
-        response: { 200: RotatedSecretSchema, ...errors, 404: Problem('no such client') },
+        response: { 200: RotatedSecretSchema, ...errors, ...notFound },
       },
     },
     async (request, reply) => {

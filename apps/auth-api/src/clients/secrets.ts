@@ -6,8 +6,6 @@ export function generateClientSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-export const MIN_SUPPLIED_SECRET_LENGTH = 32;
-
 /**
  * Argon2id, OWASP baseline (19 MiB, 2 passes, 1 lane): a stolen database yields hashes that are slow
  * to attack even for a supplied (lower-entropy) secret. About 20 ms of CPU per verification, which is

@@ -1,6 +1,13 @@
+import {
+  CLIENT_ID_PATTERN,
+  GRANT_TYPES,
+  KNOWN_SCOPES,
+  MAX_GRACE_SECONDS,
+  MIN_SUPPLIED_SECRET_LENGTH,
+} from '@groupchat/contract';
 import { problems, uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
-import { type DeclaredClient, KNOWN_SCOPES } from '../config.ts';
+import type { DeclaredClient } from '../config.ts';
 import { insufficientScope } from '../principal/errors.ts';
 import { isPlatformAdmin, type Principal } from '../principal/principal.ts';
 import { ClientRecordCache } from './record-cache.ts';
@@ -15,20 +22,12 @@ import {
 import {
   generateClientSecret,
   hashClientSecret,
-  MIN_SUPPLIED_SECRET_LENGTH,
   VerifiedSecretCache,
   verifyClientSecret,
 } from './secrets.ts';
 
-/** Grant types a client may be registered for: the token endpoint serves client_credentials only. */
-export const KNOWN_GRANT_TYPES = ['client_credentials'] as const;
-
-/** Unreserved URI characters only, so a client_id never needs encoding in Basic auth or a path. */
-export const CLIENT_ID_PATTERN = '^[A-Za-z0-9._~-]{3,128}$';
+// client_id: unreserved URI characters only, so it never needs encoding in Basic auth or a path.
 const CLIENT_ID_REGEX = new RegExp(CLIENT_ID_PATTERN);
-
-/** Longest grace period for a rotated secret: 30 days. */
-export const MAX_GRACE_SECONDS = 30 * 24 * 3600;
 
 /**
  * Who asks: a principal of the HTTP API (must be a platform admin), or the local operator (the CLI and
@@ -365,10 +364,10 @@ export class ClientService {
   }
 
   #checkGrants(grants: readonly string[]): string[] {
-    const unknown = grants.filter((grant) => !(KNOWN_GRANT_TYPES as readonly string[]).includes(grant));
+    const unknown = grants.filter((grant) => !(GRANT_TYPES as readonly string[]).includes(grant));
     if (unknown.length > 0)
       throw problems.badRequest(
-        `unsupported grant type(s): ${unknown.join(', ')}; supported: ${KNOWN_GRANT_TYPES.join(', ')}`,
+        `unsupported grant type(s): ${unknown.join(', ')}; supported: ${GRANT_TYPES.join(', ')}`,
         'unsupported_grant_type',
       );
     return [...new Set(grants)];

@@ -1,4 +1,5 @@
-import { Channels, type EventBus, type MembershipEvent } from '@groupchat/service-kit';
+import { Channels, type GroupRole, type MembershipEvent } from '@groupchat/contract';
+import type { EventBus } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 
 const PUBLISH_TIMEOUT_MS = 1_000;
@@ -20,7 +21,7 @@ export class MembershipEvents {
     this.#now = options.now;
   }
 
-  memberAdded(group: { id: string; orgId: string }, userId: string, role: string): Promise<void> {
+  memberAdded(group: { id: string; orgId: string }, userId: string, role: GroupRole): Promise<void> {
     return this.#publish({
       type: 'member_added',
       group_id: group.id,

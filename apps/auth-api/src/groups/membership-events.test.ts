@@ -1,4 +1,4 @@
-import { Channels, type MembershipEvent } from '@groupchat/service-kit';
+import { Channels, type MembershipEvent } from '@groupchat/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoggedIn, TestClient } from '../identity/test-client.ts';
 import { DEMO, startTestAuthApi, type TestAuthApi } from '../testing.ts';

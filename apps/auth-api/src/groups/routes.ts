@@ -1,7 +1,3 @@
-import type { HttpServer } from '@groupchat/service-kit';
-import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
-import type { PrincipalResolver } from '../principal/resolver.ts';
 import {
   AddMemberBody,
   CreateGroupBody,
@@ -14,8 +10,11 @@ import {
   MemberSchema,
   MembershipSchema,
   OpenDirectBody,
-  problemResponses,
-} from './schema.ts';
+} from '@groupchat/contract';
+import { type HttpServer, problemResponses } from '@groupchat/service-kit';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { PrincipalResolver } from '../principal/resolver.ts';
 import type { GroupService } from './service.ts';
 
 export interface GroupRouteDeps {

@@ -1,3 +1,8 @@
+import type {
+  Group as GroupDto,
+  Member as MemberDto,
+  Membership as MembershipDto,
+} from '@groupchat/contract';
 import { uuidv7 } from '@groupchat/service-kit';
 import type { GroupRole } from '../db/schema.ts';
 import { orgNotFound } from '../identity/errors.ts';
@@ -19,7 +24,6 @@ import {
 } from './errors.ts';
 import type { MembershipEvents } from './events.ts';
 import type { GroupRecord, GroupRepository, MemberRecord } from './repository.ts';
-import type { GroupDto, MemberDto, MembershipDto } from './schema.ts';
 
 export interface GroupServiceDeps {
   groups: GroupRepository;

@@ -1,11 +1,11 @@
-import { HttpProblem } from '@groupchat/service-kit';
+import { bearerChallenge, HttpProblem } from '@groupchat/service-kit';
 
 /** The identity context's typed errors; `code` is stable, clients may switch on it. */
 
 /** One answer for an unknown email and a wrong password, so a login reveals no account. */
 export function invalidCredentials(): HttpProblem {
   return new HttpProblem(401, 'invalid_credentials', 'the email or the password is wrong', {
-    headers: { 'www-authenticate': 'Bearer realm="auth-api"' },
+    headers: { 'www-authenticate': bearerChallenge({ realm: 'auth-api' }) },
   });
 }
 

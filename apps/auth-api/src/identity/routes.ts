@@ -1,22 +1,21 @@
-import { HttpProblem, type HttpServer } from '@groupchat/service-kit';
+import {
+  CreateUserBody,
+  CreateUserResponse,
+  LoginBody,
+  LoginResponse,
+  MeResponse,
+  OrgParams,
+  OrgSchema,
+  RegisterBody,
+  RegisterResponse,
+  UserListResponse,
+} from '@groupchat/contract';
+import { HttpProblem, type HttpServer, problemResponses } from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Principal } from '../principal/principal.ts';
 import type { PrincipalResolver } from '../principal/resolver.ts';
 import { clearSessionCookie, type SessionCookieSettings, setSessionCookie } from '../sessions/cookie.ts';
-import {
-  CreateUserBody,
-  CreateUserResponse,
-  LoginBody,
-  MeResponse,
-  OrgParams,
-  OrgSchema,
-  problemResponses,
-  RegisterBody,
-  RegisterResponse,
-  TokenResponse,
-  UserListResponse,
-} from './schema.ts';
 import type { IdentityService } from './service.ts';
 
 export interface IdentityRouteDeps {
@@ -116,7 +115,7 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
           'A wrong email and a wrong password get the same 401. Rate limited per client IP and per ' +
           'email: 429 with Retry-After.',
         body: LoginBody,
-        response: { 200: TokenResponse, ...problemResponses(400, 401, 403, 429) },
+        response: { 200: LoginResponse, ...problemResponses(400, 401, 403, 429) },
       },
     },
     async (request, reply) => {
@@ -149,7 +148,7 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
           tags: ['identity'],
           summary: 'A fresh user access token for the session cookie',
           security: [{ session: [] }],
-          response: { 200: TokenResponse, ...problemResponses(401, 403) },
+          response: { 200: LoginResponse, ...problemResponses(401, 403) },
         },
       },
       async (request, reply) => {

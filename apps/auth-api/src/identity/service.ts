@@ -1,4 +1,10 @@
 import { createHash } from 'node:crypto';
+import type {
+  MeResponse as MeDto,
+  Org as OrgDto,
+  LoginResponse as TokenResponseDto,
+  User as UserDto,
+} from '@groupchat/contract';
 import { problems, type RateLimiter, uuidv7 } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { AuthDB } from '../db/schema.ts';
@@ -10,7 +16,6 @@ import type { TokenIssuer } from '../tokens/issuer.ts';
 import type { PasswordHasher } from '../users/passwords.ts';
 import { EmailTakenError, type UserRecord, type UserRepository } from '../users/repository.ts';
 import { emailTaken, invalidCredentials, notOrgAdmin, orgNotFound, userRequired } from './errors.ts';
-import type { MeDto, OrgDto, TokenResponseDto, UserDto } from './schema.ts';
 
 /** What a user access token from login or refresh may do at the resource servers. */
 export const USER_TOKEN_SCOPES = ['groups:read', 'groups:write', 'members:read'];

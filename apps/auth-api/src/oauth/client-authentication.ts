@@ -1,7 +1,7 @@
+import type { CLIENT_AUTH_METHODS } from '@groupchat/contract';
 import { InvalidClient, InvalidRequest } from './errors.ts';
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
-export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 export interface PresentedClientCredentials {
   clientId: string;

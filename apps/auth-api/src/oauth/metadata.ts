@@ -1,7 +1,9 @@
-import { KNOWN_SCOPES } from '../config.ts';
-import { CLIENT_AUTH_METHODS } from './client-authentication.ts';
-import { SUPPORTED_GRANT_TYPES } from './grant-check.ts';
-import type { AuthorizationServerMetadata } from './schema.ts';
+import {
+  type AuthorizationServerMetadata,
+  CLIENT_AUTH_METHODS,
+  GRANT_TYPES,
+  KNOWN_SCOPES,
+} from '@groupchat/contract';
 
 export const OAUTH_PATHS = {
   metadata: '/.well-known/oauth-authorization-server',
@@ -22,7 +24,7 @@ export function authorizationServerMetadata(issuer: string): AuthorizationServer
     introspection_endpoint: `${issuer}${OAUTH_PATHS.introspection}`,
     revocation_endpoint: `${issuer}${OAUTH_PATHS.revocation}`,
     jwks_uri: `${issuer}${OAUTH_PATHS.jwks}`,
-    grant_types_supported: [...SUPPORTED_GRANT_TYPES],
+    grant_types_supported: [...GRANT_TYPES],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],

@@ -1,3 +1,13 @@
+import {
+  AuthorizationServerMetadata,
+  IntrospectionRequest,
+  IntrospectionResponse,
+  JwksResponse,
+  oauthErrorSchema,
+  RevocationRequest,
+  TokenRequest,
+  TokenResponse,
+} from '@groupchat/contract';
 import { HttpProblem, type HttpServer, isDatabaseUnavailable } from '@groupchat/service-kit';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -5,16 +15,6 @@ import type { KeyService } from '../keys/service.ts';
 import { readClientCredentials } from './client-authentication.ts';
 import { InvalidRequest, OAuthError, ServerError, SlowDown, TemporarilyUnavailable } from './errors.ts';
 import { OAUTH_PATHS } from './metadata.ts';
-import {
-  AuthorizationServerMetadata,
-  IntrospectionRequest,
-  IntrospectionResponse,
-  JwksResponse,
-  oauthErrorBody,
-  RevocationRequest,
-  TokenRequest,
-  TokenResponse,
-} from './schema.ts';
 import type { OAuthService } from './service.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -23,9 +23,9 @@ const REPEATABLE = new Set(['resource']);
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 const errorResponses = {
-  400: oauthErrorBody('RFC 6749 §5.2 error: invalid_request, unauthorized_client, invalid_scope, …'),
-  401: oauthErrorBody('invalid_client, with WWW-Authenticate: Basic realm="auth-api"'),
-  429: oauthErrorBody('rate limited: slow_down, with Retry-After'),
+  400: oauthErrorSchema('RFC 6749 §5.2 error: invalid_request, unauthorized_client, invalid_scope, …'),
+  401: oauthErrorSchema('invalid_client, with WWW-Authenticate: Basic realm="auth-api"'),
+  429: oauthErrorSchema('rate limited: slow_down, with Retry-After'),
 };
 const clientSecurity: { [label: string]: string[] }[] = [{ clientBasic: [] }, {}];
 

@@ -1,3 +1,4 @@
+import type { IntrospectionResponse, TokenResponse } from '@groupchat/contract';
 import type { Logger } from 'pino';
 import type { ClientRecord } from '../clients/repository.ts';
 import type { ClientService } from '../clients/service.ts';
@@ -10,7 +11,6 @@ import { InvalidClient, InvalidRequest } from './errors.ts';
 import { assertClientMayUseGrant, checkGrantType } from './grant-check.ts';
 import type { OAuthRateLimits } from './rate-limits.ts';
 import { audienceFor } from './resource-check.ts';
-import type { IntrospectionResponse, TokenResponse } from './schema.ts';
 import { grantedScopes } from './scope-check.ts';
 
 export interface OAuthServiceDeps {

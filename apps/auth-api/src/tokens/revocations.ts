@@ -1,7 +1,11 @@
-import { Channels, type EventBus, type RevocationEvent } from '@groupchat/service-kit';
+import { Channels, type RevocationEvent, RevocationEventSchema } from '@groupchat/contract';
+import type { EventBus } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { Compile } from 'typebox/compile';
 import type { AuthDB } from '../db/schema.ts';
+
+const validEvent = Compile(RevocationEventSchema);
 
 /**
  * Which tokens and sessions are dead before their expiry. The database is the record (every instance
@@ -28,9 +32,7 @@ export class RevocationList {
 
   async start(): Promise<void> {
     await this.poll();
-    this.#unsubscribe = await this.#bus.subscribe(Channels.revocations, (payload) =>
-      this.#apply(payload as RevocationEvent),
-    );
+    this.#unsubscribe = await this.#bus.subscribe(Channels.revocations, (payload) => this.#apply(payload));
     this.#timer = setInterval(() => {
       this.poll().catch((error) =>
         this.#logger.warn({ err: error, event: 'revocation_poll_failed' }, 'revocation poll failed'),
@@ -95,11 +97,10 @@ export class RevocationList {
     await this.#publish({ type: 'session_ended', sid, user_id: userId, exp: maxTokenExpSeconds });
   }
 
-  #apply(event: RevocationEvent): void {
-    if (event?.type === 'token_revoked' && typeof event.jti === 'string')
-      this.#tokens.set(event.jti, event.exp * 1000);
-    if (event?.type === 'session_ended' && typeof event.sid === 'string')
-      this.#sessions.set(event.sid, event.exp * 1000);
+  #apply(payload: unknown): void {
+    if (!validEvent.Check(payload)) return;
+    if (payload.type === 'token_revoked') this.#tokens.set(payload.jti, payload.exp * 1000);
+    else this.#sessions.set(payload.sid, payload.exp * 1000);
   }
 
   async #publish(event: RevocationEvent): Promise<void> {

@@ -1,4 +1,5 @@
-import { Channels, createLogger, MemoryBus, MemoryRateLimiter } from '@groupchat/service-kit';
+import { Channels } from '@groupchat/contract';
+import { createLogger, MemoryBus, MemoryRateLimiter } from '@groupchat/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { createAuthCore, startAuthCore, stopAuthCore } from '../../src/core.ts';

@@ -1,4 +1,9 @@
-import { type HttpProblem, problems } from '@groupchat/service-kit';
+import {
+  authenticationRequired,
+  type HttpProblem,
+  invalidToken as kitInvalidToken,
+  problems,
+} from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
 import {
   InvalidTokenError,
@@ -14,25 +19,15 @@ declare module 'fastify' {
   }
 }
 
-const REALM = 'Bearer realm="chat-api"';
+const REALM = 'chat-api';
 
 /** RFC 6750 §3: no credentials → just the challenge; bad credentials → error="invalid_token". */
 export function unauthenticated(): HttpProblem {
-  return problems.unauthorized(
-    'a user access token is required (Authorization: Bearer …)',
-    { 'www-authenticate': REALM },
-    'unauthenticated',
-  );
+  return authenticationRequired(REALM, 'a user access token is required (Authorization: Bearer …)');
 }
 
 export function invalidToken(reason: string): HttpProblem {
-  // error_description is a quoted-string: keep it to safe characters.
-  const description = reason.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, ' ');
-  return problems.unauthorized(
-    `invalid access token: ${reason}`,
-    { 'www-authenticate': `${REALM}, error="invalid_token", error_description="${description}"` },
-    'invalid_token',
-  );
+  return kitInvalidToken(REALM, reason);
 }
 
 /** Extracts the bearer token, or null when the request carries none (or another scheme). */

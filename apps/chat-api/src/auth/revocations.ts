@@ -1,5 +1,9 @@
-import { Channels, type EventBus } from '@groupchat/service-kit';
+import { Channels, RevocationEventSchema } from '@groupchat/contract';
+import type { EventBus } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
+import { Compile } from 'typebox/compile';
+
+const validEvent = Compile(RevocationEventSchema);
 
 export type Revoked =
   | { jti: string; sid?: undefined }
@@ -56,19 +60,14 @@ export class RevocationList {
 
   /** Applies one bus payload (public for tests and for a future replay feed). */
   apply(payload: unknown): void {
-    if (!payload || typeof payload !== 'object') return;
-    const event = payload as Record<string, unknown>;
-    // Without a usable `exp` keep the entry for a day: longer than any access token lives.
-    const expMs =
-      typeof event.exp === 'number' && Number.isFinite(event.exp)
-        ? event.exp * 1000
-        : this.#now() + 86_400_000;
-    if (event.type === 'token_revoked' && typeof event.jti === 'string') {
-      this.#tokens.set(event.jti, expMs);
-      this.#emit({ jti: event.jti });
-    } else if (event.type === 'session_ended' && typeof event.sid === 'string') {
-      this.#sessions.set(event.sid, expMs);
-      this.#emit({ sid: event.sid, userId: typeof event.user_id === 'string' ? event.user_id : null });
+    if (!validEvent.Check(payload)) return;
+    const expMs = payload.exp * 1000;
+    if (payload.type === 'token_revoked') {
+      this.#tokens.set(payload.jti, expMs);
+      this.#emit({ jti: payload.jti });
+    } else {
+      this.#sessions.set(payload.sid, expMs);
+      this.#emit({ sid: payload.sid, userId: payload.user_id });
     }
   }
 

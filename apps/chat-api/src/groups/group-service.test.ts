@@ -1,4 +1,11 @@
-import { Channels, HttpProblem, MemoryBus, uuidv7 } from '@groupchat/service-kit';
+import {
+  Channels,
+  type Group,
+  type GroupRole,
+  type MemberListResponse,
+  type Membership,
+} from '@groupchat/contract';
+import { HttpProblem, MemoryBus, uuidv7 } from '@groupchat/service-kit';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuthApiClient } from '../service-auth/auth-api-client.ts';
@@ -8,6 +15,7 @@ import { type AccessLost, GroupService } from './group-service.ts';
 
 type Fake = Awaited<ReturnType<typeof startFakeServer>>;
 
+const JOINED = new Date().toISOString();
 const ACME = uuidv7();
 const GLOBEX = uuidv7();
 const bob = { id: uuidv7(), orgId: ACME };
@@ -41,7 +49,7 @@ describe('GroupService', () => {
   let clock: number;
   let down: boolean;
   const general = uuidv7();
-  let members: Map<string, string>;
+  let members: Map<string, GroupRole>;
   let lost: AccessLost[];
 
   const apiCalls = () => server.requests.filter((r) => r.path.startsWith('/api/')).length;
@@ -51,21 +59,41 @@ describe('GroupService', () => {
     server = await startFakeServer((request, response) => {
       if (down) return json(response, 503, {});
       if (request.path === '/oauth/token')
-        return json(response, 200, { access_token: 'svc', token_type: 'Bearer', expires_in: 900 });
+        return json(response, 200, {
+          access_token: 'svc',
+          token_type: 'Bearer',
+          expires_in: 900,
+          scope: 'groups:read members:read',
+        });
       const match = /^\/api\/auth\/groups\/([^/]+)(\/members(?:\/([^/]+))?)?$/.exec(request.path);
       if (!match || match[1] !== general) return json(response, 404, {});
       if (!match[2])
         return json(response, 200, {
           id: general,
           name: 'general',
+          kind: 'group',
           org_id: ACME,
+          created_at: JOINED,
           member_count: members.size,
-        });
+        } satisfies Group);
       if (!match[3])
-        return json(response, 200, { members: [...members].map(([user_id, role]) => ({ user_id, role })) });
+        return json(response, 200, {
+          members: [...members].map(([user_id, role]) => ({
+            user_id,
+            role,
+            joined_at: JOINED,
+            display_name: 'x',
+          })),
+        } satisfies MemberListResponse);
       const role = members.get(match[3]);
       return role
-        ? json(response, 200, { group_id: general, user_id: match[3], role, org_id: ACME })
+        ? json(response, 200, {
+            group_id: general,
+            user_id: match[3],
+            role,
+            org_id: ACME,
+            joined_at: JOINED,
+          } satisfies Membership)
         : json(response, 404, {});
     });
   });
@@ -152,7 +180,7 @@ describe('GroupService', () => {
       group_id: general,
       org_id: ACME,
       user_id: carol.id,
-      at: '',
+      at: JOINED,
     });
     await until(() => lost.length > 0);
     expect(lost).toEqual([{ groupId: general, userId: carol.id, status: 403 }]);
@@ -164,7 +192,7 @@ describe('GroupService', () => {
       org_id: ACME,
       user_id: dave.id,
       role: 'member',
-      at: '',
+      at: JOINED,
     });
     await until(() => groups.isMemberCached(general, dave.id) === true);
     expect(await status(groups.authorize(dave, general))).toBe(200);
@@ -179,7 +207,7 @@ describe('GroupService', () => {
       group_id: general,
       org_id: ACME,
       user_id: carol.id,
-      at: '',
+      at: JOINED,
     });
     await loading;
     expect(await status(groups.authorize(carol, general))).toBe(403);
@@ -191,7 +219,7 @@ describe('GroupService', () => {
       type: 'group_deleted',
       group_id: general,
       org_id: ACME,
-      at: '',
+      at: JOINED,
     });
     await until(() => lost.length > 0);
     expect(lost).toEqual([{ groupId: general, userId: null, status: 404 }]);

@@ -1,5 +1,14 @@
-import { Channels, type EventBus, type MembershipEvent, problems } from '@groupchat/service-kit';
+import {
+  Channels,
+  GroupSchema,
+  MemberListResponse,
+  type MembershipEvent,
+  MembershipEventSchema,
+  MembershipSchema,
+} from '@groupchat/contract';
+import { type EventBus, problems } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
+import { Compile } from 'typebox/compile';
 import type { AuthApiClient } from '../service-auth/auth-api-client.ts';
 import { AuthApiUnavailableError } from '../service-auth/token-manager.ts';
 
@@ -42,6 +51,12 @@ interface Entry {
 }
 
 type Listener = (event: AccessLost) => void;
+
+// What auth-api answers and publishes is checked against the contract before it is believed.
+const validGroup = Compile(GroupSchema);
+const validMembers = Compile(MemberListResponse);
+const validMembership = Compile(MembershipSchema);
+const validEvent = Compile(MembershipEventSchema);
 
 /** A removal seen on the bus outweighs an older read of auth-api for this long. */
 const TOMBSTONE_MS = 10_000;
@@ -126,7 +141,8 @@ export class GroupService {
     if (!entry.exists || entry.orgId !== user.orgId)
       throw problems.notFound('no such group', 'group_not_found');
     const role = entry.members.get(user.id) ?? (await this.#recheck(groupId, entry, user.id));
-    if (role === undefined) throw problems.forbidden('you are not a member of this group', 'not_a_member');
+    if (role === undefined)
+      throw problems.forbidden('you are not a member of this group', 'not_group_member');
     return { groupId, orgId: entry.orgId, role };
   }
 
@@ -210,16 +226,12 @@ export class GroupService {
         `unexpected answer from auth-api (${group.status}/${members.status})`,
       );
     }
-    const orgId = (group.body as { org_id?: unknown } | undefined)?.org_id;
-    const list = (members.body as { members?: unknown } | undefined)?.members;
-    if (typeof orgId !== 'string' || !Array.isArray(list)) {
+    if (!validGroup.Check(group.body) || !validMembers.Check(members.body)) {
       throw new AuthApiUnavailableError('auth-api answered with an unexpected group shape');
     }
+    const orgId = group.body.org_id;
     const map = new Map<string, string>();
-    for (const member of list as { user_id?: unknown; role?: unknown }[]) {
-      if (typeof member?.user_id === 'string')
-        map.set(member.user_id, typeof member.role === 'string' ? member.role : 'member');
-    }
+    for (const member of members.body.members) map.set(member.user_id, member.role);
     return { exists: true, orgId, members: map, loadedAt: now };
   }
 
@@ -263,18 +275,18 @@ export class GroupService {
       return undefined;
     }
     if (response.status !== 200) return undefined;
-    const body = response.body as { user_id?: unknown; role?: unknown; org_id?: unknown } | undefined;
-    if (body?.user_id !== undefined && body.user_id !== userId) return undefined;
-    if (typeof body?.org_id === 'string' && body.org_id !== entry.orgId) return undefined;
+    const body = response.body;
+    if (!validMembership.Check(body)) return undefined;
+    if (body.user_id !== userId || body.group_id !== groupId || body.org_id !== entry.orgId) return undefined;
     if (this.#isTombstoned(key, this.#now())) return undefined;
-    const role = typeof body?.role === 'string' ? body.role : 'member';
+    const role = body.role;
     if (this.#cache.get(groupId) === entry) entry.members.set(userId, role);
     return role;
   }
 
   #onEvent(payload: unknown): void {
-    const event = parseMembershipEvent(payload);
-    if (!event) return;
+    if (!validEvent.Check(payload)) return;
+    const event = payload;
     this.stats.events += 1;
     const { group_id: groupId } = event;
     this.#pendingEvents.get(groupId)?.push(event);
@@ -332,8 +344,7 @@ function applyEvent(entry: Entry, event: MembershipEvent): void {
   switch (event.type) {
     case 'member_added':
       // An event naming another org is not about this group (ids are global, but be strict).
-      if (typeof event.org_id !== 'string' || event.org_id === entry.orgId)
-        entry.members.set(event.user_id, event.role);
+      if (event.org_id === entry.orgId) entry.members.set(event.user_id, event.role);
       break;
     case 'member_removed':
       entry.members.delete(event.user_id);
@@ -342,24 +353,6 @@ function applyEvent(entry: Entry, event: MembershipEvent): void {
       entry.exists = false;
       entry.members.clear();
       break;
-  }
-}
-
-function parseMembershipEvent(payload: unknown): MembershipEvent | null {
-  if (!payload || typeof payload !== 'object') return null;
-  const event = payload as Record<string, unknown>;
-  if (typeof event.group_id !== 'string') return null;
-  switch (event.type) {
-    case 'member_added':
-      return typeof event.user_id === 'string'
-        ? ({ ...event, role: typeof event.role === 'string' ? event.role : 'member' } as MembershipEvent)
-        : null;
-    case 'member_removed':
-      return typeof event.user_id === 'string' ? (event as unknown as MembershipEvent) : null;
-    case 'group_deleted':
-      return event as unknown as MembershipEvent;
-    default:
-      return null;
   }
 }
 

@@ -1,4 +1,5 @@
-import { Channels, type EventBus, problems } from '@groupchat/service-kit';
+import { Channels } from '@groupchat/contract';
+import { type EventBus, problems } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import type { UserPrincipal } from '../auth/user-token-verifier.ts';
 import type { AuthApiClient } from '../service-auth/auth-api-client.ts';

@@ -1,4 +1,5 @@
-import { Channels, MemoryBus, uuidv7 } from '@groupchat/service-kit';
+import { Channels } from '@groupchat/contract';
+import { MemoryBus, uuidv7 } from '@groupchat/service-kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UserPrincipal } from '../auth/user-token-verifier.ts';
 import { MessageRepository } from '../messages/repository.ts';

@@ -1,9 +1,16 @@
-import { Channels, type EventBus } from '@groupchat/service-kit';
+import {
+  Channels,
+  type ChatMessageEvent,
+  ChatMessageEventSchema,
+  type ServerFrame,
+} from '@groupchat/contract';
+import type { EventBus } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
+import { Compile } from 'typebox/compile';
 import type { UserPrincipal } from '../auth/user-token-verifier.ts';
 import type { MessageRepository } from '../messages/repository.ts';
 import { type MessageDto, toDto } from '../messages/schema.ts';
-import { encode, type ServerFrame } from './protocol.ts';
+import { encode } from './protocol.ts';
 
 /** One authenticated WebSocket, as the hub sees it. */
 export interface LiveConnection {
@@ -65,11 +72,7 @@ export interface LiveHubOptions {
   gapFillDelayMs?: number;
 }
 
-interface BusMessage {
-  type: 'message_created';
-  instance_id: string;
-  message: MessageDto;
-}
+const validBusMessage = Compile(ChatMessageEventSchema);
 
 export class SubscribeError extends Error {
   readonly status: number;
@@ -122,7 +125,11 @@ export class LiveHub {
   /** A message was committed by this instance: deliver here, and tell the other instances. */
   announce(message: MessageDto): void {
     this.#offer(message);
-    const payload: BusMessage = { type: 'message_created', instance_id: this.#options.instanceId, message };
+    const payload: ChatMessageEvent = {
+      type: 'message_created',
+      instance_id: this.#options.instanceId,
+      message,
+    };
     this.#options.bus.publish(Channels.chatMessages, payload).catch((error) => {
       // Other instances catch up from the database at the group's next message (or by polling
       // while the bus is unhealthy).
@@ -288,10 +295,8 @@ export class LiveHub {
   }
 
   #fromBus(payload: unknown): void {
-    const event = payload as Partial<BusMessage> | null;
-    if (event?.type !== 'message_created' || event.instance_id === this.#options.instanceId) return;
-    const message = event.message;
-    if (!message || typeof message.group_id !== 'string' || typeof message.seq !== 'number') return;
+    if (!validBusMessage.Check(payload) || payload.instance_id === this.#options.instanceId) return;
+    const message = payload.message;
     this.stats.busIn += 1;
     this.#offer(message);
   }

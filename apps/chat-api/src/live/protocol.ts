@@ -1,45 +1,26 @@
-import { isUuid } from '@groupchat/service-kit';
-import type { MessageDto } from '../messages/schema.ts';
+import {
+  AuthFrame,
+  type ClientFrame,
+  type ServerFrame,
+  SubscribeFrame,
+  TypingFrame,
+  UnsubscribeFrame,
+} from '@groupchat/contract';
+import { Compile } from 'typebox/compile';
 
 /**
- * The WebSocket protocol of the contract (`/api/chat/ws`): JSON text frames.
- *
- * client → server: auth {token} (first frame; again later to extend an expiring token), subscribe
- * {group_id, after?}, unsubscribe {group_id}, typing {group_id}.
- * server → client: ready {user_id}, subscribed {group_id}, unsubscribed {group_id}, message {message},
- * reset {group_id}, error {status, detail, group_id?}, typing {group_id, user_id}, presence {group_id,
- * user_id, status}, read {group_id, last_read_message_id, unread_count, mention_count}.
+ * The WebSocket protocol of the contract (`/api/chat/ws`): JSON text frames, whose shapes are the
+ * contract's (chat-live.ts). This module parses client frames with those schemas, with an error
+ * detail per frame type, and encodes server frames.
  */
-export type ClientFrame =
-  | { type: 'auth'; token: string }
-  | { type: 'subscribe'; group_id: string; after?: string }
-  | { type: 'unsubscribe'; group_id: string }
-  | { type: 'typing'; group_id: string };
-
-export type ServerFrame =
-  | { type: 'ready'; user_id: string }
-  | { type: 'subscribed'; group_id: string }
-  | { type: 'unsubscribed'; group_id: string }
-  | { type: 'message'; message: MessageDto }
-  | { type: 'reset'; group_id: string }
-  | { type: 'error'; status: number; detail: string; group_id?: string }
-  | { type: 'typing'; group_id: string; user_id: string }
-  | { type: 'presence'; group_id: string; user_id: string; status: 'online' | 'offline' }
-  | {
-      type: 'read';
-      group_id: string;
-      last_read_message_id: string | null;
-      unread_count: number;
-      mention_count: number;
-    };
-
-/** Close codes. 4401 is the contract's; the others are standard RFC 6455 codes. */
-export const CloseCodes = {
-  unauthorized: 4401,
-  normal: 1000,
-  goingAway: 1001,
-  /** Slow consumer, or auth-api's keys unavailable: come back later. */
-  tryAgainLater: 1013,
+const checks = {
+  auth: { schema: Compile(AuthFrame), detail: 'auth needs a token' },
+  subscribe: {
+    schema: Compile(SubscribeFrame),
+    detail: 'subscribe needs a group_id (UUID); after must be a message id (UUID)',
+  },
+  unsubscribe: { schema: Compile(UnsubscribeFrame), detail: 'unsubscribe needs a group_id (UUID)' },
+  typing: { schema: Compile(TypingFrame), detail: 'typing needs a group_id (UUID)' },
 } as const;
 
 export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; detail: string; group_id?: string };
@@ -57,31 +38,25 @@ export function parseClientFrame(text: string): ParseResult {
   const groupId = typeof frame.group_id === 'string' ? frame.group_id : undefined;
   const fail = (detail: string): ParseResult =>
     groupId === undefined ? { ok: false, detail } : { ok: false, detail, group_id: groupId };
-  switch (frame.type) {
+  if (typeof frame.type !== 'string') return fail('a frame needs a type');
+  if (!Object.hasOwn(checks, frame.type)) return fail(`unknown frame type "${frame.type.slice(0, 40)}"`);
+  const check = checks[frame.type as keyof typeof checks];
+  if (!check.schema.Check(frame)) return fail(check.detail);
+  // Ids are compared as stored (lower case); unknown members are dropped.
+  const known = frame as ClientFrame;
+  switch (known.type) {
     case 'auth':
-      if (typeof frame.token !== 'string' || frame.token.length === 0) return fail('auth needs a token');
-      return { ok: true, frame: { type: 'auth', token: frame.token } };
+      return { ok: true, frame: { type: 'auth', token: known.token } };
     case 'subscribe': {
-      if (!isUuid(frame.group_id)) return fail('subscribe needs a group_id (UUID)');
-      if (frame.after !== undefined && frame.after !== null && !isUuid(frame.after))
-        return fail('after must be a message id (UUID)');
-      const group_id = (frame.group_id as string).toLowerCase();
-      return typeof frame.after === 'string'
-        ? { ok: true, frame: { type: 'subscribe', group_id, after: frame.after.toLowerCase() } }
+      const group_id = known.group_id.toLowerCase();
+      return typeof known.after === 'string'
+        ? { ok: true, frame: { type: 'subscribe', group_id, after: known.after.toLowerCase() } }
         : { ok: true, frame: { type: 'subscribe', group_id } };
     }
     case 'unsubscribe':
-      if (!isUuid(frame.group_id)) return fail('unsubscribe needs a group_id (UUID)');
-      return { ok: true, frame: { type: 'unsubscribe', group_id: (frame.group_id as string).toLowerCase() } };
+      return { ok: true, frame: { type: 'unsubscribe', group_id: known.group_id.toLowerCase() } };
     case 'typing':
-      if (!isUuid(frame.group_id)) return fail('typing needs a group_id (UUID)');
-      return { ok: true, frame: { type: 'typing', group_id: (frame.group_id as string).toLowerCase() } };
-    default:
-      return fail(
-        typeof frame.type === 'string'
-          ? `unknown frame type "${frame.type.slice(0, 40)}"`
-          : 'a frame needs a type',
-      );
+      return { ok: true, frame: { type: 'typing', group_id: known.group_id.toLowerCase() } };
   }
 }
 

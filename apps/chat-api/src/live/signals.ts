@@ -1,8 +1,9 @@
-import { Channels, type EventBus, type ExpiringSets } from '@groupchat/service-kit';
+import type { ServerFrame } from '@groupchat/contract';
+import { Channels } from '@groupchat/contract';
+import type { EventBus, ExpiringSets } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import type { LiveConnection, LiveHub } from './hub.ts';
 import { Presence, type PresenceEvent } from './presence.ts';
-import type { ServerFrame } from './protocol.ts';
 
 /** At most one typing notice per user and group per this long is forwarded; the rest are dropped. */
 export const TYPING_INTERVAL_MS = 2_000;

@@ -1,3 +1,4 @@
+import { type ClientFrame, CloseCodes, type ServerFrame } from '@groupchat/contract';
 import { HttpProblem, type HttpServer } from '@groupchat/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -7,7 +8,7 @@ import type { UserPrincipal, UserTokenVerifier } from '../auth/user-token-verifi
 import type { ChatConfig } from '../config.ts';
 import type { GroupService } from '../groups/group-service.ts';
 import type { LiveConnection, LiveHub } from './hub.ts';
-import { type ClientFrame, CloseCodes, encode, parseClientFrame, type ServerFrame } from './protocol.ts';
+import { encode, parseClientFrame } from './protocol.ts';
 import type { LiveSignals } from './signals.ts';
 
 export interface LiveRouteDeps {
@@ -211,7 +212,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
     try {
       const access = await groups.authorize({ id: user.userId, orgId: user.orgId }, groupId);
       if (!conn.isOpen) return;
-      const subscribed = await hub.subscribe(conn, groupId, access.orgId, frame.after);
+      const subscribed = await hub.subscribe(conn, groupId, access.orgId, frame.after ?? undefined);
       // A removal that raced with the subscription (event handled between the check and the
       // registration) is caught here.
       if (subscribed && groups.isMemberCached(groupId, user.userId) === false)

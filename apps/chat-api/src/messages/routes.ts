@@ -1,27 +1,23 @@
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import { type HttpServer, problems } from '@groupchat/service-kit';
-import { requireUser, userAuthHook } from '../auth/plugin.ts';
-import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import {
-  GroupParams,
+  ChatGroupParams as GroupParams,
   ListMessagesQuery,
   MessagePageSchema,
   MessageSchema,
   SendMessageBody,
-} from './schema.ts';
+} from '@groupchat/contract';
+import { type HttpServer, problemResponses, problems } from '@groupchat/service-kit';
+import { requireUser, userAuthHook } from '../auth/plugin.ts';
+import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import type { MessageService } from './service.ts';
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
+const errors = problemResponses({
+  400: 'malformed id, query or body',
+  401: 'no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")',
+  403: 'not a member of the group',
+  404: 'no such group, or a group of another organization',
+  503: 'database or auth-api unavailable; retry after Retry-After seconds',
 });
-const errors = {
-  400: problem('malformed id, query or body'),
-  401: problem('no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")'),
-  403: problem('not a member of the group'),
-  404: problem('no such group, or a group of another organization'),
-  503: problem('database or auth-api unavailable; retry after Retry-After seconds'),
-};
 
 /** Thin HTTP layer: validation by schema, authentication by hook, everything else in the service. */
 export async function messageRoutes(

@@ -1,9 +1,15 @@
+import {
+  DEFAULT_PAGE_SIZE,
+  MAX_CLIENT_MESSAGE_ID_CHARS,
+  MAX_CONTENT_CHARS,
+  type MessagePage,
+} from '@groupchat/contract';
 import { problems, uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import type { UserPrincipal } from '../auth/user-token-verifier.ts';
 import type { GroupService } from '../groups/group-service.ts';
 import type { MessageRepository } from './repository.ts';
-import { MAX_CLIENT_MESSAGE_ID_CHARS, MAX_CONTENT_CHARS, type MessageDto, toDto } from './schema.ts';
+import { type MessageDto, toDto } from './schema.ts';
 
 export interface SendInput {
   content: string;
@@ -15,13 +21,6 @@ export interface ListInput {
   before?: string | undefined;
   after?: string | undefined;
 }
-
-export interface MessagePage {
-  messages: MessageDto[];
-  next_cursor: string | null;
-}
-
-export const DEFAULT_PAGE_SIZE = 50;
 
 /**
  * Posting and reading messages. Access is checked first, on every call: the group must exist, belong

@@ -1,10 +1,9 @@
-import type { GroupReadState, Receipt } from '@groupchat/contract';
+import type { GroupReadState, Receipt, ServerFrame } from '@groupchat/contract';
 import { problems } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import type { UserPrincipal } from '../auth/user-token-verifier.ts';
 import type { GroupService } from '../groups/group-service.ts';
 import type { UserGroups } from '../groups/user-groups.ts';
-import type { ServerFrame } from '../live/protocol.ts';
 import type { ReadState, ReadStateRepository } from './repository.ts';
 
 export interface ReadStateServiceOptions {

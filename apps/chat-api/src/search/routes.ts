@@ -1,10 +1,9 @@
-import { SearchQuerySchema } from '@groupchat/contract';
+import { MessageSchema, SearchQuerySchema } from '@groupchat/contract';
 import { type HttpServer, problems } from '@groupchat/service-kit';
 import { Type } from 'typebox';
 import { bearerToken, requireUser } from '../auth/plugin.ts';
 import { userRouteErrors, userScope } from '../auth/user-scope.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
-import { MessageSchema } from '../messages/schema.ts';
 import type { SearchService } from './service.ts';
 
 const SearchPageSchema = Type.Object({

@@ -31,7 +31,12 @@ describe('AuthApiClient', () => {
         issued += 1;
         const token = `t${issued}`;
         accepted.add(token);
-        return json(response, 200, { access_token: token, token_type: 'Bearer', expires_in: 900 });
+        return json(response, 200, {
+          access_token: token,
+          token_type: 'Bearer',
+          expires_in: 900,
+          scope: 'groups:read members:read',
+        });
       }
       const token = String(request.headers.authorization).replace('Bearer ', '');
       if (!accepted.has(token)) return json(response, 401, { status: 401 });
@@ -84,7 +89,12 @@ describe('AuthApiClient', () => {
   it('does not loop when auth-api keeps refusing: one retry, then unavailable', async () => {
     server.setHandler((request, response) =>
       request.path === '/oauth/token'
-        ? json(response, 200, { access_token: `t${++issued}`, token_type: 'Bearer', expires_in: 900 })
+        ? json(response, 200, {
+            access_token: `t${++issued}`,
+            token_type: 'Bearer',
+            expires_in: 900,
+            scope: 'groups:read members:read',
+          })
         : json(response, 401, {}),
     );
     await expect(client().get('/x', 'x')).rejects.toBeInstanceOf(AuthApiUnavailableError);
@@ -107,7 +117,12 @@ describe('AuthApiClient', () => {
   it('passes 404 through (a missing group is an answer, not an outage)', async () => {
     server.setHandler((request, response) =>
       request.path === '/oauth/token'
-        ? json(response, 200, { access_token: 't', token_type: 'Bearer', expires_in: 900 })
+        ? json(response, 200, {
+            access_token: 't',
+            token_type: 'Bearer',
+            expires_in: 900,
+            scope: 'groups:read members:read',
+          })
         : json(response, 404, { status: 404 }),
     );
     expect((await client().get('/missing', 'group')).status).toBe(404);

@@ -1,4 +1,6 @@
+import { type GrantType, TokenResponse } from '@groupchat/contract';
 import type { Logger } from 'pino';
+import { Compile } from 'typebox/compile';
 import { type Dispatcher, request } from 'undici';
 
 /**
@@ -142,7 +144,7 @@ export class ServiceTokenManager {
 
   async #request(): Promise<string> {
     this.#requests += 1;
-    const body = new URLSearchParams({ grant_type: 'client_credentials' });
+    const body = new URLSearchParams({ grant_type: 'client_credentials' satisfies GrantType });
     if (this.#options.scope) body.set('scope', this.#options.scope);
     const timeout = this.#options.timeoutMs ?? 5_000;
     let status: number;
@@ -228,14 +230,12 @@ function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
+// auth-api's token response, as the contract defines it; anything else is not a usable token.
+const validTokenResponse = Compile(TokenResponse);
+
 function parseTokenResponse(
   payload: unknown,
-): { accessToken: string; expiresIn: number; scope: string | undefined } | null {
-  if (!payload || typeof payload !== 'object') return null;
-  const { access_token, token_type, expires_in, scope } = payload as Record<string, unknown>;
-  if (typeof access_token !== 'string' || access_token.length === 0) return null;
-  if (typeof token_type !== 'string' || token_type.toLowerCase() !== 'bearer') return null;
-  // expires_in is only RECOMMENDED (RFC 6749 §5.1); without it, assume a short life and refresh early.
-  const expiresIn = typeof expires_in === 'number' && expires_in > 0 ? expires_in : 300;
-  return { accessToken: access_token, expiresIn, scope: typeof scope === 'string' ? scope : undefined };
+): { accessToken: string; expiresIn: number; scope: string } | null {
+  if (!validTokenResponse.Check(payload)) return null;
+  return { accessToken: payload.access_token, expiresIn: payload.expires_in, scope: payload.scope };
 }

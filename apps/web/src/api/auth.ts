@@ -1,24 +1,29 @@
 /** auth-api: identity, session, groups and members. */
-import { ApiError, apiFetch, asList, asObject, authedFetch, type TokenSource } from './http.ts';
-import type { Group, Member, Org, OrgUser, TokenResponse, User } from './types.ts';
 
-export interface RegisterInput {
-  email: string;
-  password: string;
-  display_name: string;
-  org_name: string;
-}
+import type {
+  AddMemberBody,
+  Group,
+  LoginResponse,
+  Member,
+  Org,
+  User as OrgUser,
+  RegisterBody,
+  LoginUser as User,
+} from '@groupchat/contract';
+import { ApiError, apiFetch, asList, asObject, authedFetch, type TokenSource } from './http.ts';
+
+export type RegisterInput = RegisterBody;
 
 export function register(input: RegisterInput): Promise<{ user: User; org: Org }> {
   return apiFetch('/api/auth/register', { method: 'POST', body: input });
 }
 
-export function login(email: string, password: string): Promise<TokenResponse> {
+export function login(email: string, password: string): Promise<LoginResponse> {
   return apiFetch('/api/auth/login', { method: 'POST', body: { email, password } });
 }
 
 /** Exchanges the HttpOnly session cookie for a fresh access token. */
-export function refreshToken(): Promise<TokenResponse> {
+export function refreshToken(): Promise<LoginResponse> {
   return apiFetch('/api/auth/token/refresh', { method: 'POST' });
 }
 
@@ -49,8 +54,7 @@ export class AuthApi {
     return asList<Member>(data, 'members');
   }
 
-  /** `who` is a user id, or an email when the server accepts one (not in the contract). */
-  async addMember(groupId: string, who: { user_id: string } | { email: string }): Promise<Member> {
+  async addMember(groupId: string, who: AddMemberBody): Promise<Member> {
     const data = await authedFetch(this.#tokens, `/api/auth/groups/${encodeURIComponent(groupId)}/members`, {
       method: 'POST',
       body: who,

@@ -1,6 +1,7 @@
 /** chat-api REST: message history by cursor and posting. */
+
+import type { Message, MessagePage } from '@groupchat/contract';
 import { authedFetch, type TokenSource } from './http.ts';
-import type { Message, MessagePage } from './types.ts';
 
 export const PAGE_SIZE = 50;
 export const MAX_CONTENT_LENGTH = 4000;

@@ -3,8 +3,10 @@
  * and reconnects with exponential backoff. What to (re)subscribe to, with which `after`, is the
  * owner's business: it is told `onReady` after every (re)authentication.
  */
+
+import type { ClientFrame, Message, ServerFrame } from '@groupchat/contract';
+import { encodeClientFrame, parseServerFrame } from './frames.ts';
 import type { TokenSource } from './http.ts';
-import type { Message } from './types.ts';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
@@ -30,8 +32,6 @@ export interface SocketOptions {
   /** No `ready` within this long after connecting: give up on the attempt and retry. */
   handshakeTimeoutMs?: number;
 }
-
-type Frame = { type?: unknown; [key: string]: unknown };
 
 function defaultUrl(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -116,9 +116,9 @@ export class ChatSocket {
     void this.#connect();
   }
 
-  #send(frame: object): boolean {
+  #send(frame: ClientFrame): boolean {
     if (!this.#ready || !this.#ws || this.#ws.readyState !== WebSocket.OPEN) return false;
-    this.#ws.send(JSON.stringify(frame));
+    this.#ws.send(encodeClientFrame(frame));
     return true;
   }
 
@@ -177,17 +177,12 @@ export class ChatSocket {
       }
     }, this.#handshakeTimeoutMs);
     ws.onopen = () => {
-      if (this.#ws === ws) ws.send(JSON.stringify({ type: 'auth', token }));
+      if (this.#ws === ws) ws.send(encodeClientFrame({ type: 'auth', token }));
     };
     ws.onmessage = (event) => {
-      if (this.#ws !== ws || typeof event.data !== 'string') return;
-      let frame: Frame;
-      try {
-        frame = JSON.parse(event.data) as Frame;
-      } catch {
-        return;
-      }
-      this.#onFrame(frame);
+      if (this.#ws !== ws) return;
+      const frame = parseServerFrame(event.data);
+      if (frame) this.#onFrame(frame);
     };
     ws.onclose = (event) => {
       if (this.#ws !== ws) return;
@@ -218,8 +213,7 @@ export class ChatSocket {
     this.#scheduleReconnect();
   }
 
-  #onFrame(frame: Frame): void {
-    const groupId = typeof frame.group_id === 'string' ? frame.group_id : '';
+  #onFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'ready': {
         // A repeated `ready` only acknowledges a token refresh: the subscriptions still stand.
@@ -233,24 +227,16 @@ export class ChatSocket {
         break;
       }
       case 'subscribed':
-        if (groupId) this.#handlers.onSubscribed(groupId);
+        this.#handlers.onSubscribed(frame.group_id);
         break;
-      case 'message': {
-        const message = frame.message as Message | undefined;
-        if (message && typeof message.id === 'string' && typeof message.group_id === 'string') {
-          this.#handlers.onMessage(message);
-        }
+      case 'message':
+        this.#handlers.onMessage(frame.message);
         break;
-      }
       case 'reset':
-        if (groupId) this.#handlers.onReset(groupId);
+        this.#handlers.onReset(frame.group_id);
         break;
       case 'error':
-        if (groupId) {
-          const status = typeof frame.status === 'number' ? frame.status : 400;
-          const detail = typeof frame.detail === 'string' ? frame.detail : 'You cannot read this group.';
-          this.#handlers.onGroupError(groupId, status, detail);
-        }
+        if (frame.group_id) this.#handlers.onGroupError(frame.group_id, frame.status, frame.detail);
         break;
       default:
         break;

@@ -1,6 +1,6 @@
+import type { Member } from '@groupchat/contract';
 import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
 import { describeError } from '../api/http.ts';
-import type { Member } from '../api/types.ts';
 import { displayName } from '../state/chat.ts';
 import { useChat, useChatStore } from '../state/hooks.ts';
 import { ErrorText } from './ErrorText.tsx';

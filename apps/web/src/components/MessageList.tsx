@@ -1,5 +1,5 @@
+import type { Message } from '@groupchat/contract';
 import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import type { Message } from '../api/types.ts';
 import { displayName, type PendingMessage, type RoomState } from '../state/chat.ts';
 import { useChat, useChatStore } from '../state/hooks.ts';
 import { ErrorText } from './ErrorText.tsx';

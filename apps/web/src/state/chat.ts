@@ -5,11 +5,19 @@
  * WebSocket stream or a REST snapshot — never from our own POST answer, which may overtake messages
  * we have not seen). Each (re)subscription asks for everything after it.
  */
+
+import type {
+  AddMemberBody,
+  Group,
+  Member,
+  Message,
+  User as OrgUser,
+  LoginUser as User,
+} from '@groupchat/contract';
 import { AuthApi } from '../api/auth.ts';
 import { ChatApi, MAX_CONTENT_LENGTH } from '../api/chat.ts';
 import { ApiError, describeError, type TokenSource } from '../api/http.ts';
 import { ChatSocket, type ConnectionState } from '../api/socket.ts';
-import type { Group, Member, Message, OrgUser, User } from '../api/types.ts';
 import {
   compareMessages,
   isUuid,
@@ -190,7 +198,7 @@ export class ChatStore extends Store<ChatState> {
 
   async listMembers(groupId: string): Promise<Member[]> {
     const members = await this.#auth.listMembers(groupId);
-    this.#learnPeople(members.map((m) => ({ id: m.user_id, display_name: m.display_name, email: m.email })));
+    this.#learnPeople(members.map((m) => ({ id: m.user_id, display_name: m.display_name })));
     this.#patchGroup(groupId, { member_count: members.length });
     return members;
   }
@@ -199,7 +207,7 @@ export class ChatStore extends Store<ChatState> {
   async addMember(groupId: string, who: string): Promise<Member> {
     const value = who.trim();
     if (!value) throw new ApiError(400, 'Missing user', 'Enter a user id or an email address.');
-    let body: { user_id: string } | { email: string };
+    let body: AddMemberBody;
     if (isUuid(value)) {
       body = { user_id: value };
     } else if (value.includes('@')) {
@@ -208,7 +216,8 @@ export class ChatStore extends Store<ChatState> {
       if (match) body = { user_id: match.id };
       else if (directory)
         throw new ApiError(404, 'Unknown user', `No one in your organization has the email ${value}.`);
-      else body = { email: value };
+      else
+        throw new ApiError(400, 'Unknown user', 'Without the organization directory, enter their user id.');
     } else {
       throw new ApiError(400, 'Invalid user', 'Enter a user id (a UUID) or an email address.');
     }

@@ -1,5 +1,5 @@
 /** Pure helpers for message lists: server order, merging without duplicates, ids. */
-import type { Message } from '../api/types.ts';
+import type { Message } from '@groupchat/contract';
 
 export interface Ordered {
   id: string;

@@ -3,9 +3,10 @@
  * cookie is what survives a reload: at start-up and shortly before every expiry we trade it for a
  * fresh token at /api/auth/token/refresh.
  */
+
+import type { LoginResponse as TokenResponse, LoginUser as User } from '@groupchat/contract';
 import { login, logout, type RegisterInput, refreshToken, register } from '../api/auth.ts';
 import { ApiError, type TokenSource } from '../api/http.ts';
-import type { TokenResponse, User } from '../api/types.ts';
 import { Store } from './store.ts';
 
 export type SessionState =

@@ -1,12 +1,13 @@
 import { type Static, Type } from 'typebox';
-import { problemResponses, Uuid, uuid } from '../identity/schema.ts';
+import { Timestamp, Uuid, uuid } from './common.ts';
 
-/** Request and response schemas of the groups context (validation, serialisation, OpenAPI). */
+/**
+ * auth-api groups and members. chat-api reads GroupSchema, MemberListResponse and MembershipSchema
+ * (validating what it receives), so a change here breaks it at typecheck.
+ */
 
-export { problemResponses };
-
-const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339, UTC' });
-
+export const GroupRoles = ['owner', 'admin', 'member'] as const;
+export type GroupRole = (typeof GroupRoles)[number];
 function groupRole(options: { default?: string; description?: string } = {}) {
   return Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')], options);
 }
@@ -24,7 +25,7 @@ export const GroupSchema = Type.Object({
   created_at: Timestamp,
   member_count: Type.Integer({ minimum: 0 }),
 });
-export type GroupDto = Static<typeof GroupSchema>;
+export type Group = Static<typeof GroupSchema>;
 
 export const MemberSchema = Type.Object({
   user_id: Uuid,
@@ -32,13 +33,13 @@ export const MemberSchema = Type.Object({
   joined_at: Timestamp,
   display_name: Type.String({ description: 'the member’s display name, for listing' }),
 });
-export type MemberDto = Static<typeof MemberSchema>;
+export type Member = Static<typeof MemberSchema>;
 
 export const MembershipSchema = Type.Object(
   { group_id: Uuid, user_id: Uuid, role: GroupRoleSchema, org_id: Uuid, joined_at: Timestamp },
   { description: 'one membership, with the group’s organization (what a resource server checks)' },
 );
-export type MembershipDto = Static<typeof MembershipSchema>;
+export type Membership = Static<typeof MembershipSchema>;
 
 export const GroupParams = Type.Object({ group_id: Uuid });
 export const MemberParams = Type.Object({ group_id: Uuid, user_id: Uuid });
@@ -54,6 +55,7 @@ export const CreateGroupBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export type CreateGroupBody = Static<typeof CreateGroupBody>;
 
 export const ListGroupsQuery = Type.Object(
   {
@@ -63,6 +65,7 @@ export const ListGroupsQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+export type ListGroupsQuery = Static<typeof ListGroupsQuery>;
 
 export const AddMemberBody = Type.Object(
   {
@@ -71,9 +74,12 @@ export const AddMemberBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export type AddMemberBody = Static<typeof AddMemberBody>;
 
 export const GroupListResponse = Type.Object({ groups: Type.Array(GroupSchema) });
+export type GroupListResponse = Static<typeof GroupListResponse>;
 export const MemberListResponse = Type.Object({ members: Type.Array(MemberSchema) });
+export type MemberListResponse = Static<typeof MemberListResponse>;
 
 export const OpenDirectBody = Type.Object(
   { user_id: uuid({ description: 'the other user, in the caller’s organization' }) },

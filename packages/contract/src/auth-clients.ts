@@ -1,15 +1,21 @@
 import { type Static, Type } from 'typebox';
-import { KNOWN_SCOPES } from '../config.ts';
-import { MIN_SUPPLIED_SECRET_LENGTH } from './secrets.ts';
-import { CLIENT_ID_PATTERN, KNOWN_GRANT_TYPES, MAX_GRACE_SECONDS } from './service.ts';
+import { GRANT_TYPES, KNOWN_SCOPES } from './auth-oauth.ts';
+import { timestamp } from './common.ts';
 
-/** Schemas of the client administration API: validation, TypeScript types and OpenAPI from one place. */
+/** auth-api client administration (/admin/oauth/clients): request and response bodies. */
+
+export const CLIENT_ID_PATTERN = '^[A-Za-z0-9._~-]{3,128}$';
+/** A supplied secret shorter than this is refused (the contract: 400). */
+export const MIN_SUPPLIED_SECRET_LENGTH = 32;
+/** The longest grace a rotated secret may keep working. */
+export const MAX_GRACE_SECONDS = 30 * 24 * 3600;
+export const CLIENT_TYPES = ['confidential', 'public'] as const;
 
 const ScopeSchema = Type.Enum([...KNOWN_SCOPES], { description: 'a known scope' });
-const GrantTypeSchema = Type.Enum([...KNOWN_GRANT_TYPES], {
+const GrantTypeSchema = Type.Enum([...GRANT_TYPES], {
   description: 'a grant type the token endpoint serves',
 });
-const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339, UTC' });
+const Timestamp = timestamp();
 
 export const ClientIdParams = Type.Object({
   client_id: Type.String({ pattern: CLIENT_ID_PATTERN, description: 'the client_id' }),
@@ -32,7 +38,7 @@ export const CreateClientBody = Type.Object(
         description: `supplied secret (at least ${MIN_SUPPLIED_SECRET_LENGTH} characters); when absent one is generated (256 random bits, base64url)`,
       }),
     ),
-    client_type: Type.Enum(['confidential', 'public'], {
+    client_type: Type.Enum([...CLIENT_TYPES], {
       description:
         'confidential clients have a secret; public ones have none and cannot use client_credentials',
     }),
@@ -60,7 +66,7 @@ const SecretVersionSchema = Type.Object({
 const clientProperties = {
   client_id: Type.String(),
   client_name: Type.String(),
-  client_type: Type.Enum(['confidential', 'public']),
+  client_type: Type.Enum([...CLIENT_TYPES]),
   allowed_scopes: Type.Array(Type.String()),
   grant_types: Type.Array(Type.String()),
   created_at: Timestamp,
@@ -68,6 +74,7 @@ const clientProperties = {
 };
 
 export const ClientSummarySchema = Type.Object(clientProperties);
+export type ClientSummary = Static<typeof ClientSummarySchema>;
 
 export const ClientSchema = Type.Object({
   ...clientProperties,
@@ -75,6 +82,7 @@ export const ClientSchema = Type.Object({
     description: 'the secrets that currently work (metadata only)',
   }),
 });
+export type Client = Static<typeof ClientSchema>;
 
 export const CreatedClientSchema = Type.Object({
   ...clientProperties,
@@ -86,8 +94,10 @@ export const CreatedClientSchema = Type.Object({
     Type.Integer({ description: 'RFC 7591: 0, the secret does not expire by itself' }),
   ),
 });
+export type CreatedClient = Static<typeof CreatedClientSchema>;
 
 export const ClientListSchema = Type.Object({ clients: Type.Array(ClientSummarySchema) });
+export type ClientList = Static<typeof ClientListSchema>;
 
 export const RotateSecretBody = Type.Object(
   {
@@ -107,8 +117,8 @@ export const RotatedSecretSchema = Type.Object({
   client_id: Type.String(),
   client_secret: Type.String({ description: 'shown once, now; only a hash is stored' }),
   client_secret_expires_at: Type.Integer({ description: 'RFC 7591: 0, does not expire by itself' }),
-  previous_secrets_expire_at: Type.String({
-    format: 'date-time',
-    description: 'when the secrets it replaces stop working (now, or now + grace_seconds)',
-  }),
+  previous_secrets_expire_at: timestamp(
+    'when the secrets it replaces stop working (now, or now + grace_seconds)',
+  ),
 });
+export type RotatedSecret = Static<typeof RotatedSecretSchema>;

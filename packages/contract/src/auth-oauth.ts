@@ -1,12 +1,29 @@
 import { type Static, Type } from 'typebox';
 
 /**
- * Schemas of the OAuth 2.0 endpoints: validation, TypeScript types and OpenAPI from one place. Bodies
- * of /oauth/* are application/x-www-form-urlencoded; parameters are declared optional here and their
- * presence is checked in code, so that a missing one gets the precise RFC 6749 error (e.g.
+ * auth-api's OAuth 2.0 authorization server: token (RFC 6749 §4.4), introspection (RFC 7662),
+ * revocation (RFC 7009), metadata (RFC 8414), JWKS (RFC 7517). chat-api's service token manager
+ * validates the token response with TokenResponse.
+ *
+ * Bodies of /oauth/* are application/x-www-form-urlencoded; parameters are declared optional here and
+ * their presence is checked in code, so that a missing one gets the precise RFC 6749 error (e.g.
  * `invalid_request: missing required parameter "grant_type"`) rather than a generic validation message.
  * Unknown parameters are ignored (RFC 6749 §3.2).
  */
+
+/** The scopes auth-api knows; a client's allowed scopes are a subset. */
+export const KNOWN_SCOPES = ['groups:read', 'groups:write', 'members:read', 'admin:clients'] as const;
+export type Scope = (typeof KNOWN_SCOPES)[number];
+
+/** The grant types the token endpoint serves: the one list clients, metadata and the endpoint share. */
+export const GRANT_TYPES = ['client_credentials'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+/** Client authentication methods of the token, introspection and revocation endpoints. */
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+
+/** The resource servers (`aud`, RFC 8707 `resource`) tokens can name. */
+export const Audiences = { authApi: 'auth-api', chatApi: 'chat-api' } as const;
 
 const clientAuthProperties = {
   client_id: Type.Optional(
@@ -18,7 +35,7 @@ const clientAuthProperties = {
 };
 
 export const TokenRequest = Type.Object({
-  grant_type: Type.Optional(Type.String({ maxLength: 100, description: 'must be client_credentials' })),
+  grant_type: Type.Optional(Type.String({ maxLength: 100, description: `one of ${GRANT_TYPES.join(', ')}` })),
   scope: Type.Optional(
     Type.String({
       maxLength: 1000,
@@ -40,9 +57,9 @@ export type TokenRequest = Static<typeof TokenRequest>;
 
 export const TokenResponse = Type.Object(
   {
-    access_token: Type.String({ description: 'RFC 9068 JWT (typ at+jwt, ES256)' }),
+    access_token: Type.String({ minLength: 1, description: 'RFC 9068 JWT (typ at+jwt, ES256)' }),
     token_type: Type.Literal('Bearer'),
-    expires_in: Type.Integer({ description: 'seconds' }),
+    expires_in: Type.Integer({ minimum: 1, description: 'seconds' }),
     scope: Type.String({ description: 'the granted scopes, space-separated' }),
   },
   { description: 'sent with Cache-Control: no-store and Pragma: no-cache' },
@@ -87,19 +104,6 @@ export const RevocationRequest = Type.Object({
 });
 export type RevocationRequest = Static<typeof RevocationRequest>;
 
-export const oauthErrorBody = (description: string) =>
-  Type.Object(
-    {
-      error: Type.String({
-        description:
-          'invalid_request, invalid_client, unauthorized_client, unsupported_grant_type, invalid_scope, ' +
-          'invalid_target, slow_down (429, with Retry-After), temporarily_unavailable, server_error',
-      }),
-      error_description: Type.String(),
-    },
-    { description },
-  );
-
 export const AuthorizationServerMetadata = Type.Object(
   {
     issuer: Type.String(),
@@ -121,23 +125,21 @@ export const AuthorizationServerMetadata = Type.Object(
 );
 export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetadata>;
 
+export const PublicJwkSchema = Type.Object({
+  kty: Type.String(),
+  crv: Type.String(),
+  x: Type.String(),
+  y: Type.String(),
+  kid: Type.String(),
+  alg: Type.String(),
+  use: Type.String(),
+});
 export const JwksResponse = Type.Object(
-  {
-    keys: Type.Array(
-      Type.Object({
-        kty: Type.String(),
-        crv: Type.String(),
-        x: Type.String(),
-        y: Type.String(),
-        kid: Type.String(),
-        alg: Type.String(),
-        use: Type.String(),
-      }),
-    ),
-  },
+  { keys: Type.Array(PublicJwkSchema) },
   {
     description:
       'RFC 7517 public signing keys: the key that signs now, the next one before it signs, and ' +
       'superseded ones until their last token has expired',
   },
 );
+export type JwksResponse = Static<typeof JwksResponse>;
