@@ -66,6 +66,7 @@ export function Composer({ groupId, onSent }: { groupId: string; onSent?: () => 
         aria-invalid={tooLong || undefined}
         onChange={(e) => {
           setText(e.target.value);
+          if (e.target.value.trim()) store.typing(groupId);
           if (error) setError(null);
         }}
         onKeyDown={onKeyDown}

@@ -24,6 +24,7 @@ export function MessageList({ groupId }: { groupId: string }) {
   const store = useChatStore();
   const room = useChat((s) => s.rooms[groupId]) ?? EMPTY;
   const people = useChat((s) => s.people);
+  const highlight = useChat((s) => s.highlight);
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const prev = useRef({ first: '', last: '', pending: 0, height: 0 });
@@ -131,6 +132,7 @@ export function MessageList({ groupId }: { groupId: string }) {
               key={m.id}
               message={m}
               mine={m.sender_id === store.user.id}
+              highlighted={highlight?.groupId === groupId && highlight.messageId === m.id}
               sender={m.sender_id === store.user.id ? 'You' : displayName(people, m.sender_id)}
             />
           ))}
@@ -171,14 +173,26 @@ const MessageItem = memo(function MessageItem({
   message,
   mine,
   sender,
+  highlighted,
 }: {
   message: Message;
   mine: boolean;
   sender: string;
+  highlighted: boolean;
 }) {
   const time = formatTime(message.created_at);
+  const ref = useRef<HTMLLIElement>(null);
+  useEffect(() => {
+    if (highlighted) ref.current?.scrollIntoView({ block: 'center' });
+  }, [highlighted]);
   return (
-    <li className={mine ? 'message mine' : 'message'} data-testid="message" data-message-id={message.id}>
+    <li
+      ref={ref}
+      className={`message${mine ? ' mine' : ''}${highlighted ? ' highlighted' : ''}`}
+      data-testid="message"
+      data-message-id={message.id}
+      data-highlighted={highlighted ? 'true' : undefined}
+    >
       <div className="meta">
         <span className="sender">{sender}</span>
         <time dateTime={message.created_at} title={time.long}>
