@@ -184,9 +184,13 @@ export class ChatStore extends Store<ChatState> {
     void this.loadGroups();
     void this.#loadDirectory();
     void this.loadUnread();
+    // Receipts of the open room, and the unread list (which also reveals groups I was added to, such
+    // as a direct conversation someone opened with me) are refreshed while the page is visible.
     this.#receiptTimer = setInterval(() => {
+      if (document.visibilityState !== 'visible') return;
       const active = this.state.activeGroupId;
-      if (active && document.visibilityState === 'visible') void this.loadReceipts(active);
+      if (active) void this.loadReceipts(active);
+      void this.loadUnread();
     }, 5_000);
   }
 
@@ -270,6 +274,9 @@ export class ChatStore extends Store<ChatState> {
       const readState = { ...this.state.readState };
       for (const state of states) readState[state.group_id] = state;
       this.setState({ readState });
+      const known = new Set(this.state.groups.map((g) => g.id));
+      if (this.state.groupsStatus === 'ready' && states.some((st) => !known.has(st.group_id)))
+        void this.loadGroups();
     } catch {
       // Badges stay as they are; the next read frame or reload fixes them.
     }
