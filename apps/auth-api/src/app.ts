@@ -2,6 +2,8 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { createHttpServer, type HttpServer } from '@groupchat/service-kit';
 import { sql } from 'kysely';
+import { registerAccounts } from './accounts/index.ts';
+import { registerAudit } from './audit/routes.ts';
 import { registerClientAdmin } from './clients/index.ts';
 import type { AuthCore } from './core.ts';
 import { registerGroups } from './groups/index.ts';
@@ -35,6 +37,10 @@ export async function buildApp(core: AuthCore): Promise<HttpServer> {
       },
       tags: [
         { name: 'identity', description: 'registration, login, sessions' },
+        {
+          name: 'accounts',
+          description: 'invitations, email verification, passwords, two-factor sign-in, audit log',
+        },
         { name: 'groups', description: 'groups and their members' },
         { name: 'oauth', description: 'OAuth 2.0 authorization server' },
         { name: 'admin', description: 'OAuth client administration (platform admins)' },
@@ -45,6 +51,8 @@ export async function buildApp(core: AuthCore): Promise<HttpServer> {
   await app.register(cookie);
   await app.register(formbody);
   await registerIdentity(app, core);
+  await registerAccounts(app, core);
+  registerAudit(app, core);
   await registerGroups(app, core);
   await registerOAuth(app, core);
   await registerClientAdmin(app, core);

@@ -83,6 +83,29 @@ export function loadAuthConfig(env: Env = process.env) {
       tokenPerIpPerMinute: read.int('RATE_LIMIT_TOKEN_PER_IP', 1200, { min: 1 }),
       /** Argon2id client-secret checks per IP (unknown client, wrong or not yet verified secret). */
       clientAuthPerIpPerMinute: read.int('RATE_LIMIT_CLIENT_AUTH_PER_IP', 60, { min: 1 }),
+      /** Password forgot/reset, invitation accept and email verification, per client IP. */
+      accountPerIpPerMinute: read.int('RATE_LIMIT_ACCOUNT_PER_IP', 30, { min: 1 }),
+      /** Password-forgot mails per email address (hashed key) per hour. */
+      forgotPerEmailPerHour: read.int('RATE_LIMIT_FORGOT_PER_EMAIL', 5, { min: 1 }),
+      /** MFA codes (login second step, enable, disable) per client IP and per user. */
+      mfaPerIpPerMinute: read.int('RATE_LIMIT_MFA_PER_IP', 30, { min: 1 }),
+      mfaPerUserPerMinute: read.int('RATE_LIMIT_MFA_PER_USER', 10, { min: 1 }),
+      /** Invitations sent per org admin per hour. */
+      invitationsPerUserPerHour: read.int('RATE_LIMIT_INVITATIONS_PER_USER', 100, { min: 1 }),
+    },
+    mail: {
+      /** smtp://[user:password@]host:port; absent: mails are written as .eml files under `dir`. */
+      smtpUrl: read.url('SMTP_URL'),
+      from: read.string('MAIL_FROM', 'GroupChat <no-reply@groupchat.localhost>'),
+      /** Links in mails start here (the web client). */
+      publicWebUrl: (read.url('PUBLIC_WEB_URL', 'http://127.0.0.1:8080') ?? '').replace(/\/+$/, ''),
+      dir: read.string('MAIL_DIR', `${dataDir}/mail`),
+      /** How often an idle sender looks for due mail (new mail is also sent at once after its commit). */
+      pollMs: read.int('MAIL_POLL_MS', 1000, { min: 20, max: 60_000 }),
+      /** First retry delay after a temporary failure; doubles per attempt, capped at 30 s. */
+      retryBaseMs: read.int('MAIL_RETRY_BASE_MS', 2000, { min: 10, max: 30_000 }),
+      /** How long a claimed mail is reserved for one sender before another instance may take it. */
+      leaseSeconds: read.int('MAIL_LEASE_SECONDS', 60, { min: 1, max: 3600 }),
     },
     demo: {
       seed: read.bool('SEED_DEMO_DATA', databaseUrl === undefined),

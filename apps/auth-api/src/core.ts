@@ -1,10 +1,14 @@
 import type { EventBus, RateLimiter } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { type AuditRepository, createAuditRepository } from './audit/repository.ts';
 import type { AuthConfig } from './config.ts';
 import type { AuthDB } from './db/schema.ts';
 import { createSigningKeyRepository } from './keys/repository.ts';
 import { KeyService } from './keys/service.ts';
+import { createOutboxRepository, type OutboxRepository } from './mail/outbox.ts';
+import { MailSender } from './mail/sender.ts';
+import { MailTemplates } from './mail/templates.ts';
 import { PrincipalResolver } from './principal/resolver.ts';
 import { createSessionRepository } from './sessions/repository.ts';
 import { SessionService } from './sessions/service.ts';
@@ -43,6 +47,8 @@ export interface AuthCore {
   users: UserRepository;
   passwords: PasswordHasher;
   principals: PrincipalResolver;
+  audit: AuditRepository;
+  mail: { outbox: OutboxRepository; sender: MailSender; templates: MailTemplates };
 }
 
 export function createAuthCore(deps: AuthDeps): AuthCore {
@@ -56,6 +62,7 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     rotateEverySeconds: config.keys.rotateEverySeconds,
     encryptionSecret: config.keys.encryptionSecret,
     now,
+    audit: createAuditRepository(db),
   });
   const revocations = new RevocationList({ db, bus, logger, pollMs: config.revocationPollMs });
   const tokenIssuer = new TokenIssuer({
@@ -79,6 +86,7 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     now,
   });
   const users = createUserRepository(db);
+  const outbox = createOutboxRepository(db, config.keys.encryptionSecret);
   const principals = new PrincipalResolver({
     verifier: tokenVerifier,
     sessions,
@@ -101,6 +109,21 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     users,
     passwords: new PasswordHasher(),
     principals,
+    audit: createAuditRepository(db),
+    mail: {
+      outbox,
+      sender: new MailSender({
+        outbox,
+        logger,
+        from: config.mail.from,
+        smtpUrl: config.mail.smtpUrl,
+        dir: config.mail.dir,
+        pollMs: config.mail.pollMs,
+        retryBaseMs: config.mail.retryBaseMs,
+        leaseSeconds: config.mail.leaseSeconds,
+      }),
+      templates: new MailTemplates(config.mail.publicWebUrl),
+    },
   };
 }
 

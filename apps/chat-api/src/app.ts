@@ -130,7 +130,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     repo,
     groups,
     logger: logger.child({ component: 'messages' }),
-    onStored: (message) => hub.announce(message),
+    onEvents: (events) => hub.announce(events),
   });
 
   groups.onAccessLost(({ groupId, userId, status }) => hub.accessLost(groupId, userId, status));
@@ -175,6 +175,8 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     description:
       'Group messages for the members of a group, by REST and WebSocket. Users authenticate with the access token from auth-api login (Authorization: Bearer). A client-credentials (service) token is not a user and is refused with 401.',
     logger,
+    // A reaction's emoji is a path parameter: 64 characters, percent-encoded, take up to 768.
+    maxParamLength: 1024,
     readinessChecks: {
       database: () => database.ping(),
       service_token: async () => {

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { MessageSchema } from './chat-messages.ts';
+import { CURSOR_PATTERN, cursor, MessageSchema } from './chat-messages.ts';
 import { uuid } from './common.ts';
 
 /**
@@ -17,7 +17,17 @@ export const SubscribeFrame = Type.Object({
   type: Type.Literal('subscribe'),
   group_id: uuid(),
   after: Type.Optional(
-    Type.Union([uuid({ description: 'a message id: replay every later message first' }), Type.Null()]),
+    Type.Union([uuid({ description: 'a message id: replay every later event first' }), Type.Null()]),
+  ),
+  cursor: Type.Optional(
+    Type.Union([
+      Type.String({
+        pattern: CURSOR_PATTERN,
+        description: 'a change-log cursor: replay every later event first',
+      }),
+      Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+      Type.Null(),
+    ]),
   ),
 });
 export const UnsubscribeFrame = Type.Object({ type: Type.Literal('unsubscribe'), group_id: uuid() });
@@ -31,12 +41,26 @@ export type ClientFrameType = ClientFrame['type'];
 
 // ---- server → client
 export const ReadyFrame = Type.Object({ type: Type.Literal('ready'), user_id: uuid() });
-export const SubscribedFrame = Type.Object({ type: Type.Literal('subscribed'), group_id: uuid() });
+export const SubscribedFrame = Type.Object({
+  type: Type.Literal('subscribed'),
+  group_id: uuid(),
+  cursor: Type.Optional(cursor('when subscribed without a resume point: live delivery starts after it')),
+});
 export const UnsubscribedFrame = Type.Object({ type: Type.Literal('unsubscribed'), group_id: uuid() });
-export const MessageFrame = Type.Object({ type: Type.Literal('message'), message: MessageSchema });
+export const MessageFrame = Type.Object({
+  type: Type.Literal('message'),
+  message: MessageSchema,
+  cursor: cursor('the creation event’s position in the group’s change log'),
+});
+export const MessageUpdatedFrame = Type.Object({
+  type: Type.Literal('message_updated'),
+  message: MessageSchema,
+  cursor: cursor('the change’s position in the group’s change log'),
+});
 export const ResetFrame = Type.Object({
   type: Type.Literal('reset'),
   group_id: uuid({ description: 'the gap is too large to replay: reload by REST' }),
+  cursor: Type.Optional(cursor('live delivery continues after it')),
 });
 export const ErrorFrame = Type.Object({
   type: Type.Literal('error'),
@@ -72,6 +96,7 @@ export const ServerFrameSchema = Type.Union([
   SubscribedFrame,
   UnsubscribedFrame,
   MessageFrame,
+  MessageUpdatedFrame,
   ResetFrame,
   ErrorFrame,
   TypingNoticeFrame,

@@ -2,6 +2,7 @@
 // route and frame schemas; consumers validate with them, so a change of shape breaks the other side at
 // typecheck. This package imports no app.
 
+export * from './auth-accounts.ts';
 export * from './auth-clients.ts';
 export * from './auth-groups.ts';
 export * from './auth-identity.ts';

@@ -55,12 +55,37 @@ export const ProblemCatalogue = {
   invalid_client_id: { status: 400, detail: 'the client_id is not acceptable' },
   public_client_grant: { status: 400, detail: 'client_credentials is for confidential clients only' },
 
+  // Accounts (auth-api): invitations, email verification, passwords, two-factor sign-in.
+  invalid_account_token: { status: 400, detail: 'the link is invalid, used, revoked or expired' },
+  invitation_not_found: { status: 404, detail: 'no such invitation' },
+  wrong_current_password: { status: 400, detail: 'the current password is wrong' },
+  invalid_mfa_code: { status: 401, detail: 'the code is wrong or was already used (400 when managing MFA)' },
+  invalid_mfa_token: { status: 401, detail: 'the sign-in attempt expired or ended; sign in again' },
+  mfa_already_enabled: { status: 409, detail: 'two-factor sign-in is already enabled' },
+  mfa_not_set_up: { status: 409, detail: 'set up two-factor sign-in first' },
+  mfa_not_enabled: { status: 409, detail: 'two-factor sign-in is not enabled' },
+
   // Messages (chat-api).
   invalid_content: { status: 400, detail: 'content must be 1 to 4000 characters after trimming' },
   invalid_client_message_id: { status: 400, detail: 'client_message_id is not acceptable' },
   invalid_cursor: { status: 400, detail: 'the cursor does not name a message of this group' },
   conflicting_cursors: { status: 400, detail: 'give either `before` or `after`, not both' },
+  invalid_thread_root: {
+    status: 400,
+    detail: 'thread_root_id must name a root message of this group that is not deleted',
+  },
+  invalid_emoji: {
+    status: 400,
+    detail: 'an emoji is 1 to 64 characters without spaces or control characters',
+  },
   message_not_found: { status: 404, detail: 'no such message in this group' },
+  not_message_sender: { status: 403, detail: 'only the sender of the message may do this' },
+  not_allowed_to_delete: {
+    status: 403,
+    detail: 'only its sender or an owner or admin of the group may delete a message',
+  },
+  message_deleted: { status: 409, detail: 'the message is deleted' },
+  too_many_reactions: { status: 409, detail: 'a message takes at most 20 distinct emoji' },
 
   // Limits and dependencies.
   rate_limited: { status: 429, detail: 'too many requests, slow down' },

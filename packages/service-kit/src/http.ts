@@ -37,6 +37,8 @@ export interface HttpServerOptions {
   /** Checks run by GET /ready; each throws (or rejects) when its dependency is not usable. */
   readinessChecks: Record<string, () => Promise<void>>;
   bodyLimit?: number;
+  /** Longest path parameter (find-my-way's default is 100); a longer one answers 404. */
+  maxParamLength?: number;
   trustProxy?: boolean;
   /** OpenAPI security schemes and tags, merged into the generated document. */
   openapi?: {
@@ -65,6 +67,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       return typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : uuidv7();
     },
     bodyLimit: options.bodyLimit ?? 64 * 1024,
+    ...(options.maxParamLength ? { routerOptions: { maxParamLength: options.maxParamLength } } : {}),
     trustProxy: options.trustProxy ?? false,
     forceCloseConnections: true,
     return503OnClosing: true,

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { AuditWrite } from '../audit/repository.ts';
 import type { AuthDB } from '../db/schema.ts';
 
 export type ClientType = 'confidential' | 'public';
@@ -125,6 +126,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
       client: Omit<ClientRecord, 'createdAt' | 'updatedAt'>,
       secret: { id: string; hash: string } | null,
       now: Date,
+      audit?: AuditWrite,
     ): Promise<ClientRecord> {
       return db.transaction().execute(async (trx) => {
         const row = await trx
@@ -154,6 +156,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
             .values({ id: secret.id, client_id: client.clientId, secret_hash: secret.hash, created_at: now })
             .execute();
         }
+        await audit?.(trx);
         return toClient(row);
       });
     },
@@ -187,6 +190,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
       secret: { id: string; hash: string },
       now: Date,
       othersExpireAt: Date,
+      audit?: AuditWrite,
     ): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
         const client = await trx
@@ -211,17 +215,22 @@ export function createClientRepository(db: Kysely<AuthDB>) {
           .set({ updated_at: now })
           .where('client_id', '=', clientId)
           .execute();
+        await audit?.(trx);
         return true;
       });
     },
 
     /** Secrets go with the client (ON DELETE CASCADE). */
-    async delete(clientId: string): Promise<boolean> {
-      const result = await db
-        .deleteFrom('oauth_clients')
-        .where('client_id', '=', clientId)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+    async delete(clientId: string, audit?: AuditWrite): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .deleteFrom('oauth_clients')
+          .where('client_id', '=', clientId)
+          .executeTakeFirst();
+        const deleted = Number(result.numDeletedRows) > 0;
+        if (deleted) await audit?.(trx);
+        return deleted;
+      });
     },
 
     /** Housekeeping: secret rows whose grace period ended. */

@@ -7,6 +7,7 @@ import {
 } from '@groupchat/contract';
 import { problems, uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
+import { type AuditEntry, type AuditRepository, type AuditWrite, actorOf } from '../audit/repository.ts';
 import type { DeclaredClient } from '../config.ts';
 import { insufficientScope } from '../principal/errors.ts';
 import { isPlatformAdmin, type Principal } from '../principal/principal.ts';
@@ -81,6 +82,7 @@ export class ClientService {
   readonly #now: () => number;
   readonly #cache = new VerifiedSecretCache();
   readonly #records: ClientRecordCache | null;
+  readonly #audit: AuditRepository | undefined;
   #dummyHash: Promise<string> | null = null;
 
   constructor(options: {
@@ -93,7 +95,10 @@ export class ClientService {
      * authentication reads the client from the database.
      */
     exclusiveDatabase?: boolean;
+    /** Where client.created / secret_rotated / deleted are recorded, in the change's transaction. */
+    audit?: AuditRepository;
   }) {
+    this.#audit = options.audit;
     this.#repository = options.repository;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
@@ -102,7 +107,21 @@ export class ClientService {
 
   // ---------------------------------------------------------------- administration
 
-  async create(actor: Actor, input: NewClient): Promise<CreatedClient> {
+  /** The audit write for a client change (platform events: no org). */
+  #audited(
+    actor: Actor,
+    type: AuditEntry['type'],
+    clientId: string,
+    ip: string | null,
+  ): AuditWrite | undefined {
+    const audit = this.#audit;
+    if (!audit) return undefined;
+    const who = actor.type === 'operator' ? { type: 'system' as const, id: actor.name } : actorOf(actor);
+    return (trx) =>
+      audit.record(trx, { orgId: null, type, actor: who, target: { type: 'client', id: clientId }, ip });
+  }
+
+  async create(actor: Actor, input: NewClient, ip: string | null = null): Promise<CreatedClient> {
     this.assertAdmin(actor);
     const clientId = input.clientId ?? uuidv7();
     if (!CLIENT_ID_REGEX.test(clientId))
@@ -139,6 +158,7 @@ export class ClientService {
         { clientId, clientName, clientType: input.clientType, allowedScopes, grantTypes },
         secretRow,
         now,
+        this.#audited(actor, 'client.created', clientId, ip),
       );
     } catch (error) {
       if (isUniqueViolation(error))
@@ -177,9 +197,12 @@ export class ClientService {
     return { ...record, secrets: await this.#repository.secretVersions(clientId, new Date(this.#now())) };
   }
 
-  async delete(actor: Actor, clientId: string): Promise<void> {
+  async delete(actor: Actor, clientId: string, ip: string | null = null): Promise<void> {
     this.assertAdmin(actor);
-    const deleted = await this.#repository.delete(clientId);
+    const deleted = await this.#repository.delete(
+      clientId,
+      this.#audited(actor, 'client.deleted', clientId, ip),
+    );
     this.#records?.invalidate();
     if (!deleted) throw notFound(clientId);
     this.#logger.info(
@@ -192,7 +215,12 @@ export class ClientService {
    * A new secret, returned once. The secrets it replaces stop working at once, or after
    * `graceSeconds` so that every instance of the client can pick up the new one first.
    */
-  async rotateSecret(actor: Actor, clientId: string, graceSeconds = 0): Promise<RotatedSecret> {
+  async rotateSecret(
+    actor: Actor,
+    clientId: string,
+    graceSeconds = 0,
+    ip: string | null = null,
+  ): Promise<RotatedSecret> {
     this.assertAdmin(actor);
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS)
       throw problems.badRequest(
@@ -204,7 +232,12 @@ export class ClientService {
     if (record.clientType !== 'confidential')
       throw problems.badRequest('a public client has no secret to rotate', 'public_client_secret');
     const clientSecret = generateClientSecret();
-    const expireAt = await this.#replaceSecret(clientId, clientSecret, graceSeconds);
+    const expireAt = await this.#replaceSecret(
+      clientId,
+      clientSecret,
+      graceSeconds,
+      this.#audited(actor, 'client.secret_rotated', clientId, ip),
+    );
     this.#logger.info(
       {
         event: 'oauth_client_secret_rotated',
@@ -332,11 +365,22 @@ export class ClientService {
     };
   }
 
-  async #replaceSecret(clientId: string, clientSecret: string, graceSeconds: number): Promise<Date> {
+  async #replaceSecret(
+    clientId: string,
+    clientSecret: string,
+    graceSeconds: number,
+    audit?: AuditWrite,
+  ): Promise<Date> {
     const nowMs = this.#now();
     const expireAt = new Date(nowMs + graceSeconds * 1000);
     const row = { id: uuidv7(), hash: await hashClientSecret(clientSecret) };
-    const done = await this.#repository.addSecretAndExpireOthers(clientId, row, new Date(nowMs), expireAt);
+    const done = await this.#repository.addSecretAndExpireOthers(
+      clientId,
+      row,
+      new Date(nowMs),
+      expireAt,
+      audit,
+    );
     this.#records?.invalidate();
     if (!done) throw notFound(clientId);
     this.#cache.remember(row.id, this.#cache.digest(clientSecret));

@@ -21,6 +21,8 @@ export interface UsersTable {
   display_name: string;
   role: UserRole;
   created_at: Timestamp;
+  email_verified: ColumnType<boolean, boolean | undefined, boolean>;
+  mfa_enabled: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface SessionsTable {
@@ -102,6 +104,87 @@ export interface RevocationsTable {
   seq: Generated<number>;
 }
 
+export interface MailOutboxTable {
+  id: string;
+  kind: string;
+  to_address: string;
+  /** The rendered message (it carries a token), sealed like signing keys; erased once sent. */
+  sealed_message: string;
+  created_at: Timestamp;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  claimed_by: string | null;
+  claimed_until: NullableTimestamp;
+  sent_at: NullableTimestamp;
+  failed_at: NullableTimestamp;
+  last_error: string | null;
+}
+
+export type AccountTokenKind = 'email_verify' | 'password_reset';
+
+export interface AccountTokensTable {
+  id: string;
+  kind: AccountTokenKind;
+  user_id: string;
+  /** SHA-256 of the token; the token itself is only in the mail. */
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface InvitationsTable {
+  id: string;
+  org_id: string;
+  email: string;
+  role: 'admin' | 'member';
+  token_hash: string;
+  invited_by: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  accepted_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface TotpCredentialsTable {
+  user_id: string;
+  sealed_secret: string;
+  created_at: Timestamp;
+  enabled_at: NullableTimestamp;
+  last_used_step: number | null;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: NullableTimestamp;
+}
+
+export interface MfaChallengesTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  failed_attempts: Generated<number>;
+  used_at: NullableTimestamp;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  seq: Generated<number>;
+  /** Null for platform events (clients, signing keys, logins of unknown emails). */
+  org_id: string | null;
+  type: string;
+  actor_type: string;
+  actor_id: string | null;
+  target_type: string;
+  target_id: string | null;
+  ip: string | null;
+  at: Timestamp;
+}
+
 export interface AuthDB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -112,4 +195,11 @@ export interface AuthDB {
   oauth_clients: OAuthClientsTable;
   oauth_client_secrets: OAuthClientSecretsTable;
   revocations: RevocationsTable;
+  mail_outbox: MailOutboxTable;
+  account_tokens: AccountTokensTable;
+  invitations: InvitationsTable;
+  totp_credentials: TotpCredentialsTable;
+  recovery_codes: RecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
+  audit_events: AuditEventsTable;
 }

@@ -1,4 +1,5 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { AuditWrite } from '../audit/repository.ts';
 import type { AuthDB, GroupKind, GroupRole } from '../db/schema.ts';
 
 export interface GroupRecord {
@@ -128,8 +129,10 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
     async create(
       group: { id: string; orgId: string; name: string },
       owner: { userId: string } | null,
+      audit?: AuditWrite,
     ): Promise<{ group: GroupRecord; owner: { joinedAt: Date } | null }> {
       return db.transaction().execute(async (trx) => {
+        await audit?.(trx);
         const row = await trx
           .insertInto('groups')
           .values({ id: group.id, org_id: group.orgId, name: group.name, created_by: owner?.userId ?? null })
@@ -209,19 +212,26 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
      * `added` with the membership, `exists` when the user is already a member (the primary key decides,
      * so two concurrent adds cannot both succeed), `gone` when the group or user vanished meanwhile.
      */
-    async addMember(member: {
-      groupId: string;
-      userId: string;
-      role: GroupRole;
-    }): Promise<{ status: 'added'; joinedAt: Date } | { status: 'exists' } | { status: 'gone' }> {
+    async addMember(
+      member: {
+        groupId: string;
+        userId: string;
+        role: GroupRole;
+      },
+      audit?: AuditWrite,
+    ): Promise<{ status: 'added'; joinedAt: Date } | { status: 'exists' } | { status: 'gone' }> {
       try {
-        const row = await db
-          .insertInto('group_members')
-          .values({ group_id: member.groupId, user_id: member.userId, role: member.role })
-          .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
-          .returning(['joined_at'])
-          .executeTakeFirst();
-        return row ? { status: 'added', joinedAt: row.joined_at } : { status: 'exists' };
+        return await db.transaction().execute(async (trx) => {
+          const row = await trx
+            .insertInto('group_members')
+            .values({ group_id: member.groupId, user_id: member.userId, role: member.role })
+            .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
+            .returning(['joined_at'])
+            .executeTakeFirst();
+          if (!row) return { status: 'exists' as const };
+          await audit?.(trx);
+          return { status: 'added' as const, joinedAt: row.joined_at };
+        });
       } catch (error) {
         if (isForeignKeyViolation(error)) return { status: 'gone' };
         throw error;
@@ -229,17 +239,21 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
     },
 
     /** True when a membership was removed. */
-    async removeMember(groupId: string, userId: string): Promise<boolean> {
-      const result = await db
-        .deleteFrom('group_members')
-        .where('group_id', '=', groupId)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+    async removeMember(groupId: string, userId: string, audit?: AuditWrite): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .deleteFrom('group_members')
+          .where('group_id', '=', groupId)
+          .where('user_id', '=', userId)
+          .executeTakeFirst();
+        const removed = Number(result.numDeletedRows) > 0;
+        if (removed) await audit?.(trx);
+        return removed;
+      });
     },
 
     /** Deletes the group (its memberships cascade); returns who its members were, or null if it was gone. */
-    async delete(groupId: string): Promise<string[] | null> {
+    async delete(groupId: string, audit?: AuditWrite): Promise<string[] | null> {
       return db.transaction().execute(async (trx) => {
         // Locking the group row blocks concurrent member inserts (their foreign-key check needs a
         // share lock on it), so the list read next is exactly who the cascade removes.
@@ -256,6 +270,7 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
           .where('group_id', '=', groupId)
           .execute();
         await trx.deleteFrom('groups').where('id', '=', groupId).execute();
+        await audit?.(trx);
         return members.map((m) => m.user_id);
       });
     },

@@ -53,7 +53,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const group = await groups.create(await principals.require(request), request.body);
+      const group = await groups.create(await principals.require(request), request.body, request.ip);
       return reply.code(201).send(group);
     },
   );
@@ -130,7 +130,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
       },
     },
     async (request, reply) => {
-      await groups.delete(await principals.require(request), request.params.group_id);
+      await groups.delete(await principals.require(request), request.params.group_id, request.ip);
       return reply.code(204).send(null);
     },
   );
@@ -172,7 +172,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
     },
     async (request, reply) => {
       const caller = await principals.require(request);
-      const member = await groups.addMember(caller, request.params.group_id, request.body);
+      const member = await groups.addMember(caller, request.params.group_id, request.body, request.ip);
       return reply.code(201).send(member);
     },
   );
@@ -209,7 +209,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
     },
     async (request, reply) => {
       const caller = await principals.require(request);
-      await groups.removeMember(caller, request.params.group_id, request.params.user_id);
+      await groups.removeMember(caller, request.params.group_id, request.params.user_id, request.ip);
       return reply.code(204).send(null);
     },
   );

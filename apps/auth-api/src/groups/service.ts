@@ -4,6 +4,7 @@ import type {
   Membership as MembershipDto,
 } from '@groupchat/contract';
 import { uuidv7 } from '@groupchat/service-kit';
+import { type AuditEntry, type AuditRepository, type AuditWrite, actorOf } from '../audit/repository.ts';
 import type { GroupRole } from '../db/schema.ts';
 import { orgNotFound } from '../identity/errors.ts';
 import type { OrgRepository } from '../orgs/repository.ts';
@@ -32,6 +33,7 @@ export interface GroupServiceDeps {
   /** Scope checks for service principals (users' rights come from roles and membership, checked here). */
   scopes: Pick<PrincipalResolver, 'requireScope'>;
   events: MembershipEvents;
+  audit: AuditRepository;
 }
 
 /**
@@ -48,6 +50,7 @@ export class GroupService {
   readonly #orgs: OrgRepository;
   readonly #scopes: Pick<PrincipalResolver, 'requireScope'>;
   readonly #events: MembershipEvents;
+  readonly #audit: AuditRepository;
 
   constructor(deps: GroupServiceDeps) {
     this.#groups = deps.groups;
@@ -55,23 +58,45 @@ export class GroupService {
     this.#orgs = deps.orgs;
     this.#scopes = deps.scopes;
     this.#events = deps.events;
+    this.#audit = deps.audit;
   }
 
-  async create(caller: Principal, input: { name: string; org_id?: string | undefined }): Promise<GroupDto> {
+  /** The audit write for a change, run by the repository inside the change's transaction. */
+  #audited(
+    caller: Principal,
+    orgId: string,
+    type: AuditEntry['type'],
+    target: AuditEntry['target'],
+    ip: string | null,
+  ): AuditWrite {
+    return (trx) => this.#audit.record(trx, { orgId, type, actor: actorOf(caller), target, ip });
+  }
+
+  async create(
+    caller: Principal,
+    input: { name: string; org_id?: string | undefined },
+    ip: string | null = null,
+  ): Promise<GroupDto> {
     const name = input.name.trim();
+    const id = uuidv7();
     if (caller.type === 'service') {
       this.#scopes.requireScope(caller, 'groups:write');
       if (!input.org_id) throw orgIdRequired();
       const org = await this.#orgs.findById(input.org_id);
       if (!org) throw orgNotFound();
       // A service-created group starts empty; members are added with POST …/members.
-      const { group } = await this.#groups.create({ id: uuidv7(), orgId: org.id, name }, null);
+      const { group } = await this.#groups.create(
+        { id, orgId: org.id, name },
+        null,
+        this.#audited(caller, org.id, 'group.created', { type: 'group', id }, ip),
+      );
       return toGroupDto(group);
     }
     if (input.org_id !== undefined && input.org_id.toLowerCase() !== caller.orgId) throw orgNotFound();
     const { group } = await this.#groups.create(
-      { id: uuidv7(), orgId: caller.orgId, name },
+      { id, orgId: caller.orgId, name },
       { userId: caller.userId },
+      this.#audited(caller, caller.orgId, 'group.created', { type: 'group', id }, ip),
     );
     await this.#events.memberAdded(group, caller.userId, 'owner');
     return toGroupDto(group);
@@ -138,6 +163,7 @@ export class GroupService {
     caller: Principal,
     groupId: string,
     input: { user_id: string; role?: GroupRole | undefined },
+    ip: string | null = null,
   ): Promise<MemberDto> {
     const group = await this.#manageableGroup(caller, groupId);
     // A direct conversation is between its two users for good: no one else joins it.
@@ -145,7 +171,10 @@ export class GroupService {
     const user = await this.#users.findInOrg(input.user_id, group.orgId);
     if (!user) throw userNotFound();
     const role = input.role ?? 'member';
-    const result = await this.#groups.addMember({ groupId: group.id, userId: user.id, role });
+    const result = await this.#groups.addMember(
+      { groupId: group.id, userId: user.id, role },
+      this.#audited(caller, group.orgId, 'member.added', { type: 'user', id: user.id }, ip),
+    );
     if (result.status === 'exists') throw alreadyMember();
     if (result.status === 'gone') throw groupNotFound();
     await this.#events.memberAdded(group, user.id, role);
@@ -158,20 +187,29 @@ export class GroupService {
   }
 
   /** The group's owner, an admin of its org, or the member themself (leaving); services: groups:write. */
-  async removeMember(caller: Principal, groupId: string, userId: string): Promise<void> {
+  async removeMember(
+    caller: Principal,
+    groupId: string,
+    userId: string,
+    ip: string | null = null,
+  ): Promise<void> {
     const target = userId.toLowerCase();
     const group =
       caller.type === 'user' && caller.userId === target
         ? await this.#sameOrgGroup(caller, groupId)
         : await this.#manageableGroup(caller, groupId);
-    if (!(await this.#groups.removeMember(group.id, target))) throw memberNotFound();
+    const audit = this.#audited(caller, group.orgId, 'member.removed', { type: 'user', id: target }, ip);
+    if (!(await this.#groups.removeMember(group.id, target, audit))) throw memberNotFound();
     await this.#events.memberRemoved(group, target);
   }
 
   /** Not in the contract's table; the group's owner or an org admin (services: groups:write). */
-  async delete(caller: Principal, groupId: string): Promise<void> {
+  async delete(caller: Principal, groupId: string, ip: string | null = null): Promise<void> {
     const group = await this.#manageableGroup(caller, groupId);
-    const members = await this.#groups.delete(group.id);
+    const members = await this.#groups.delete(
+      group.id,
+      this.#audited(caller, group.orgId, 'group.deleted', { type: 'group', id: group.id }, ip),
+    );
     if (members === null) throw groupNotFound();
     // Resource servers that only track member_removed still drop every member of a deleted group.
     for (const userId of members) await this.#events.memberRemoved(group, userId);

@@ -1,23 +1,12 @@
 import type { HttpServer } from '@groupchat/service-kit';
+import { accountServicesFor } from '../accounts/index.ts';
 import type { AuthCore } from '../core.ts';
-import { createOrgRepository } from '../orgs/repository.ts';
 import { identityRoutes } from './routes.ts';
-import { IdentityService } from './service.ts';
 
-/** Wires this context's repositories, service and routes from the core. */
+/** Wires this context's routes to the shared identity service (see accounts/index.ts). */
 export async function registerIdentity(app: HttpServer, core: AuthCore): Promise<void> {
-  const identity = new IdentityService({
-    users: core.users,
-    orgs: createOrgRepository(core.db),
-    passwords: core.passwords,
-    sessions: core.sessions,
-    tokens: core.tokenIssuer,
-    rateLimiter: core.rateLimiter,
-    limits: core.config.rateLimits,
-    transaction: (work) => core.db.transaction().execute(work),
-  });
   await identityRoutes(app, {
-    identity,
+    identity: accountServicesFor(core).identity,
     principals: core.principals,
     cookie: core.config.session,
   });

@@ -1,13 +1,17 @@
-import { createHash } from 'node:crypto';
 import type {
   MeResponse as MeDto,
+  MfaChallengeDto,
   Org as OrgDto,
   LoginResponse as TokenResponseDto,
   User as UserDto,
 } from '@groupchat/contract';
-import { problems, type RateLimiter, uuidv7 } from '@groupchat/service-kit';
+import { type RateLimiter, uuidv7 } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
+import { emailKey, enforceLimit } from '../accounts/limits.ts';
+import type { AccountMail } from '../accounts/service.ts';
+import type { AuditEntry, AuditRepository } from '../audit/repository.ts';
 import type { AuthDB } from '../db/schema.ts';
+import type { MfaService } from '../mfa/service.ts';
 import type { OrgRecord, OrgRepository } from '../orgs/repository.ts';
 import { authenticationRequired, invalidSession } from '../principal/errors.ts';
 import { isOrgAdmin, type Principal, type UserPrincipal } from '../principal/principal.ts';
@@ -31,7 +35,22 @@ export interface IdentityServiceDeps {
   rateLimiter: RateLimiter;
   limits: { loginPerIpPerMinute: number; loginPerEmailPerMinute: number };
   transaction: Transactional;
+  audit: AuditRepository;
+  mail: AccountMail;
+  mfa: MfaService;
+  db: Kysely<AuthDB>;
 }
+
+/** The caller as a user of `orgId`; another organization is answered as if it did not exist. */
+export function requireOrgMember(caller: Principal, orgId: string): UserPrincipal {
+  if (caller.type !== 'user') throw userRequired();
+  if (caller.orgId !== orgId.toLowerCase()) throw orgNotFound();
+  return caller;
+}
+
+export type LoginResult =
+  | { kind: 'session'; response: TokenResponseDto; cookieValue: string }
+  | { kind: 'mfa'; challenge: MfaChallengeDto };
 
 /**
  * Registration, organization users, login sessions and the user access tokens minted for them. Every
@@ -45,19 +64,22 @@ export class IdentityService {
   }
 
   /** A new organization and its first user, its owner, created together or not at all. */
-  async register(input: {
-    email: string;
-    password: string;
-    display_name: string;
-    org_name: string;
-  }): Promise<{ user: UserDto; org: OrgDto }> {
-    const { users, orgs, passwords, transaction } = this.#deps;
+  async register(
+    input: {
+      email: string;
+      password: string;
+      display_name: string;
+      org_name: string;
+    },
+    ip: string | null = null,
+  ): Promise<{ user: UserDto; org: OrgDto }> {
+    const { users, orgs, passwords, transaction, audit, mail } = this.#deps;
     const email = normalizeEmail(input.email);
     if (await users.emailExists(email)) throw emailTaken();
     // Hashed before the transaction opens: ~30 ms of CPU must not hold a database connection.
     const passwordHash = await passwords.hash(input.password);
     try {
-      return await transaction(async (trx) => {
+      const result = await transaction(async (trx) => {
         const org = await orgs.insert({ id: uuidv7(), name: input.org_name.trim() }, trx);
         const user = await users.insert(
           {
@@ -70,8 +92,12 @@ export class IdentityService {
           },
           trx,
         );
+        await mail.queueVerification(trx, user);
+        await audit.record(trx, userCreated(user, { type: 'anonymous', id: null }, ip));
         return { user: toUserDto(user), org: toOrgDto(org) };
       });
+      mail.kick();
+      return result;
     } catch (error) {
       if (error instanceof EmailTakenError) throw emailTaken();
       throw error;
@@ -82,6 +108,7 @@ export class IdentityService {
     caller: Principal,
     orgId: string,
     input: { email: string; password: string; display_name: string; role?: 'member' | 'admin' | undefined },
+    ip: string | null = null,
   ): Promise<UserDto> {
     const admin = this.#memberOf(caller, orgId);
     if (!isOrgAdmin(admin)) throw notOrgAdmin();
@@ -90,13 +117,20 @@ export class IdentityService {
     if (await users.emailExists(email)) throw emailTaken();
     const passwordHash = await passwords.hash(input.password);
     try {
-      const user = await users.insert({
-        id: uuidv7(),
-        orgId,
-        email,
-        passwordHash,
-        displayName: input.display_name.trim(),
-        role: input.role ?? 'member',
+      const user = await this.#deps.transaction(async (trx) => {
+        const created = await users.insert(
+          {
+            id: uuidv7(),
+            orgId: admin.orgId,
+            email,
+            passwordHash,
+            displayName: input.display_name.trim(),
+            role: input.role ?? 'member',
+          },
+          trx,
+        );
+        await this.#deps.audit.record(trx, userCreated(created, { type: 'user', id: admin.userId }, ip));
+        return created;
       });
       return toUserDto(user);
     } catch (error) {
@@ -120,21 +154,61 @@ export class IdentityService {
   /**
    * Checks the rate limits, then the password. The limits come first so a flood costs no Argon2 work;
    * `verifyOrBurn` spends the same work for an unknown email, and both failures get the same answer.
+   * A user with two-factor sign-in gets a challenge (mfa_token) instead of a session.
    */
-  async login(
-    input: { email: string; password: string },
-    clientIp: string,
-  ): Promise<{ response: TokenResponseDto; cookieValue: string }> {
-    const { users, passwords, sessions, limits } = this.#deps;
+  async login(input: { email: string; password: string }, clientIp: string): Promise<LoginResult> {
+    const { users, passwords, limits, rateLimiter, audit, db } = this.#deps;
     const email = normalizeEmail(input.email);
-    await this.#throttle(`login:ip:${clientIp}`, limits.loginPerIpPerMinute);
-    // Hashed so the limiter's store (Redis when configured) holds no email addresses.
-    await this.#throttle(`login:email:${sha256(email)}`, limits.loginPerEmailPerMinute);
+    const detail = 'too many login attempts; retry later';
+    await enforceLimit(rateLimiter, `login:ip:${clientIp}`, limits.loginPerIpPerMinute, 60, detail);
+    await enforceLimit(
+      rateLimiter,
+      `login:email:${emailKey(email)}`,
+      limits.loginPerEmailPerMinute,
+      60,
+      detail,
+    );
     const found = await users.findCredentialsByEmail(email);
     const valid = await passwords.verifyOrBurn(found?.passwordHash, input.password);
-    if (!found || !valid) throw invalidCredentials();
-    const { session, cookieValue } = await sessions.create(found.id);
-    return { response: this.#tokenResponse(found, session.id), cookieValue };
+    if (!found || !valid) {
+      await audit.record(db, {
+        orgId: found?.orgId ?? null,
+        type: 'user.login_failed',
+        actor: { type: 'anonymous', id: null },
+        target: { type: 'user', id: found?.id ?? null },
+        ip: clientIp,
+      });
+      throw invalidCredentials();
+    }
+    if (found.mfaEnabled) return { kind: 'mfa', challenge: await this.#deps.mfa.startChallenge(found.id) };
+    return { kind: 'session', ...(await this.startSession(found, clientIp)) };
+  }
+
+  /** The second step of a two-factor login. */
+  async loginMfa(
+    input: { mfa_token: string; code: string },
+    clientIp: string,
+  ): Promise<{ response: TokenResponseDto; cookieValue: string }> {
+    const { userId } = await this.#deps.mfa.completeChallenge(input.mfa_token, input.code, clientIp);
+    const user = await this.#deps.users.findById(userId);
+    if (!user) throw invalidCredentials();
+    return this.startSession(user, clientIp);
+  }
+
+  /** A new session and its first access token for a user who has just proven who they are. */
+  async startSession(
+    user: UserRecord,
+    clientIp: string,
+  ): Promise<{ response: TokenResponseDto; cookieValue: string }> {
+    const { session, cookieValue } = await this.#deps.sessions.create(user.id);
+    await this.#deps.audit.record(this.#deps.db, {
+      orgId: user.orgId,
+      type: 'user.login_succeeded',
+      actor: { type: 'user', id: user.id },
+      target: { type: 'session', id: session.id },
+      ip: clientIp,
+    });
+    return { response: this.#tokenResponse(user, session.id), cookieValue };
   }
 
   /** A fresh access token for the session the cookie names. */
@@ -148,9 +222,16 @@ export class IdentityService {
   }
 
   /** Ends the caller's session: the cookie and every access token minted for it stop working at once. */
-  async logout(caller: Principal): Promise<void> {
+  async logout(caller: Principal, clientIp: string | null = null): Promise<void> {
     if (caller.type !== 'user') throw userRequired();
     await this.#deps.sessions.end({ id: caller.sessionId, userId: caller.userId });
+    await this.#deps.audit.record(this.#deps.db, {
+      orgId: caller.orgId,
+      type: 'session.ended',
+      actor: { type: 'user', id: caller.userId },
+      target: { type: 'session', id: caller.sessionId },
+      ip: clientIp,
+    });
   }
 
   me(caller: Principal): MeDto {
@@ -164,14 +245,13 @@ export class IdentityService {
       display_name: caller.displayName,
       org_id: caller.orgId,
       role: caller.role,
+      email_verified: caller.emailVerified,
+      mfa_enabled: caller.mfaEnabled,
     };
   }
 
-  /** The caller as a user of `orgId`; another organization is answered as if it did not exist. */
   #memberOf(caller: Principal, orgId: string): UserPrincipal {
-    if (caller.type !== 'user') throw userRequired();
-    if (caller.orgId !== orgId.toLowerCase()) throw orgNotFound();
-    return caller;
+    return requireOrgMember(caller, orgId);
   }
 
   #tokenResponse(user: UserRecord, sessionId: string): TokenResponseDto {
@@ -183,18 +263,13 @@ export class IdentityService {
         display_name: user.displayName,
         org_id: user.orgId,
         role: user.role,
+        email_verified: user.emailVerified,
+        mfa_enabled: user.mfaEnabled,
       },
       access_token: issued.access_token,
       token_type: 'Bearer',
       expires_in: issued.expires_in,
     };
-  }
-
-  async #throttle(key: string, limit: number): Promise<void> {
-    const decision = await this.#deps.rateLimiter.hit(key, limit, 60);
-    if (!decision.allowed) {
-      throw problems.tooManyRequests(decision.retryAfterSeconds, 'too many login attempts; retry later');
-    }
   }
 }
 
@@ -202,8 +277,8 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+function userCreated(user: UserRecord, actor: AuditEntry['actor'], ip: string | null): AuditEntry {
+  return { orgId: user.orgId, type: 'user.created', actor, target: { type: 'user', id: user.id }, ip };
 }
 
 export function toUserDto(user: UserRecord): UserDto {
@@ -214,6 +289,8 @@ export function toUserDto(user: UserRecord): UserDto {
     org_id: user.orgId,
     role: user.role,
     created_at: user.createdAt.toISOString(),
+    email_verified: user.emailVerified,
+    mfa_enabled: user.mfaEnabled,
   };
 }
 

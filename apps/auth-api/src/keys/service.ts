@@ -1,14 +1,8 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createPrivateKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-} from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
+import type { AuditRepository } from '../audit/repository.ts';
+import { openAtRest, sealAtRest } from './at-rest.ts';
 import type { SigningKeyRepository, StoredKey } from './repository.ts';
 
 export const SIGNING_ALG = 'ES256';
@@ -40,6 +34,8 @@ export interface KeyServiceOptions {
   rotateEverySeconds: number;
   encryptionSecret: string | undefined;
   now?: () => number;
+  /** Records signing_key.rotated in the rotation's transaction. */
+  audit?: AuditRepository;
 }
 
 /**
@@ -126,6 +122,16 @@ export class KeyService {
       },
       activatesAt,
       othersExpireAt,
+      this.#options.audit
+        ? (trx) =>
+            this.#options.audit!.record(trx, {
+              orgId: null,
+              type: 'signing_key.rotated',
+              actor: { type: 'system', id: null },
+              target: { type: 'signing_key', id: kid },
+              ip: null,
+            })
+        : undefined,
     );
     this.#options.logger.info(
       { event: 'signing_key_rotated', kid, activates_at: activatesAt.toISOString() },
@@ -178,29 +184,11 @@ export class KeyService {
     };
   }
 
-  #encryptionKey(): Buffer | null {
-    const secret = this.#options.encryptionSecret;
-    return secret ? createHash('sha256').update(secret).digest() : null;
-  }
-
   #seal(plaintext: string): string {
-    const key = this.#encryptionKey();
-    if (!key) return `plain:${plaintext}`;
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return `aesgcm:${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${body.toString('base64url')}`;
+    return sealAtRest(plaintext, this.#options.encryptionSecret);
   }
 
   #open(sealed: string): string {
-    if (sealed.startsWith('plain:')) return sealed.slice('plain:'.length);
-    const key = this.#encryptionKey();
-    if (!key) throw new Error('signing keys are encrypted: set SIGNING_KEY_ENCRYPTION_SECRET');
-    const [iv, tag, body] = sealed.slice('aesgcm:'.length).split('.');
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv ?? '', 'base64url'));
-    decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body ?? '', 'base64url')), decipher.final()]).toString(
-      'utf8',
-    );
+    return openAtRest(sealed, this.#options.encryptionSecret);
   }
 }

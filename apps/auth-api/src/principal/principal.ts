@@ -10,6 +10,8 @@ export interface UserPrincipal {
   role: UserRole;
   email: string;
   displayName: string;
+  emailVerified: boolean;
+  mfaEnabled: boolean;
   sessionId: string;
   via: 'session' | 'bearer';
 }

@@ -100,6 +100,8 @@ export class PrincipalResolver {
       role: user.role,
       email: user.email,
       displayName: user.displayName,
+      emailVerified: user.emailVerified,
+      mfaEnabled: user.mfaEnabled,
       sessionId: session.id,
       via: 'session',
     };
@@ -128,6 +130,8 @@ export class PrincipalResolver {
       role: user.role,
       email: user.email,
       displayName: user.displayName,
+      emailVerified: user.emailVerified,
+      mfaEnabled: user.mfaEnabled,
       sessionId: claims.sid,
       via: 'bearer',
     };

@@ -44,6 +44,19 @@ export function createSessionRepository(db: Kysely<AuthDB>) {
       return row ? { id: row.id, userId: row.user_id, expiresAt: row.expires_at } : undefined;
     },
 
+    /** Revokes every live session of the user (but `exceptId`); returns the ids it ended. */
+    async revokeAllForUser(userId: string, now: Date, exceptId?: string): Promise<string[]> {
+      let query = db
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now);
+      if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+      const rows = await query.returning('id').execute();
+      return rows.map((row) => row.id);
+    },
+
     async revoke(id: string, now: Date): Promise<boolean> {
       const result = await db
         .updateTable('sessions')

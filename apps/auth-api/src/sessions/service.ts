@@ -52,6 +52,17 @@ export class SessionService {
     return (await this.#repository.findActiveById(sessionId, new Date(this.#now()))) !== undefined;
   }
 
+  /**
+   * Ends every session of the user (but `exceptSessionId`), exactly as logout ends one: the same
+   * revocation records and `session_ended` events, so both services refuse their tokens.
+   */
+  async endAllForUser(userId: string, exceptSessionId?: string): Promise<string[]> {
+    const ended = await this.#repository.revokeAllForUser(userId, new Date(this.#now()), exceptSessionId);
+    const lastTokenExp = Math.ceil(this.#now() / 1000) + this.#accessTokenTtlSeconds + 60;
+    for (const id of ended) await this.#revocations.endSession(id, userId, lastTokenExp);
+    return ended;
+  }
+
   /** Ends the session at once, and with it every access token minted for it (published to resource servers). */
   async end(session: { id: string; userId: string }): Promise<void> {
     await this.#repository.revoke(session.id, new Date(this.#now()));

@@ -75,10 +75,59 @@ export class ChatApi {
   }
 
   /** Idempotent per client_message_id: a retry returns the first message (200) instead of a duplicate. */
-  postMessage(groupId: string, content: string, clientMessageId: string): Promise<Message> {
+  postMessage(
+    groupId: string,
+    content: string,
+    clientMessageId: string,
+    extra: { thread_root_id?: string | null; mentions?: string[] } = {},
+  ): Promise<Message> {
     return authedFetch<Message>(this.#tokens, `/api/chat/groups/${encodeURIComponent(groupId)}/messages`, {
       method: 'POST',
-      body: { content, client_message_id: clientMessageId },
+      body: {
+        content,
+        client_message_id: clientMessageId,
+        ...(extra.thread_root_id ? { thread_root_id: extra.thread_root_id } : {}),
+        ...(extra.mentions?.length ? { mentions: extra.mentions } : {}),
+      },
     });
+  }
+
+  #message(groupId: string, id: string): string {
+    return `/api/chat/groups/${encodeURIComponent(groupId)}/messages/${encodeURIComponent(id)}`;
+  }
+
+  /** A thread's replies, oldest first. */
+  async listReplies(groupId: string, rootId: string, after?: string | null): Promise<MessagePage> {
+    const page = await authedFetch<Partial<MessagePage>>(
+      this.#tokens,
+      `${this.#message(groupId, rootId)}/replies`,
+      {
+        query: { limit: 100, after },
+      },
+    );
+    return {
+      messages: Array.isArray(page.messages) ? page.messages : [],
+      next_cursor: page.next_cursor ?? null,
+    };
+  }
+
+  editMessage(groupId: string, id: string, content: string, mentions: string[]): Promise<Message> {
+    return authedFetch<Message>(this.#tokens, this.#message(groupId, id), {
+      method: 'PATCH',
+      body: { content, mentions },
+    });
+  }
+
+  async deleteMessage(groupId: string, id: string): Promise<void> {
+    await authedFetch<unknown>(this.#tokens, this.#message(groupId, id), { method: 'DELETE' });
+  }
+
+  /** Adds (PUT) or removes (DELETE) my reaction; both are idempotent. */
+  react(groupId: string, id: string, emoji: string, add: boolean): Promise<Message> {
+    return authedFetch<Message>(
+      this.#tokens,
+      `${this.#message(groupId, id)}/reactions/${encodeURIComponent(emoji)}`,
+      { method: add ? 'PUT' : 'DELETE' },
+    );
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The chat WebSocket (`/api/chat/ws`): authenticates with the first frame, reports a connection state,
- * and reconnects with exponential backoff. What to (re)subscribe to, with which `after`, is the
+ * and reconnects with exponential backoff. What to (re)subscribe to, from which `cursor`, is the
  * owner's business: it is told `onReady` after every (re)authentication.
  */
 
@@ -14,10 +14,12 @@ export interface SocketHandlers {
   onState(state: ConnectionState): void;
   /** Authenticated (again): subscribe now. */
   onReady(): void;
-  onSubscribed(groupId: string): void;
-  onMessage(message: Message): void;
-  /** The gap since `after` was too large to replay: reload the group by REST. */
-  onReset(groupId: string): void;
+  /** `cursor`: where live delivery starts, when we subscribed without one. */
+  onSubscribed(groupId: string, cursor: string | null): void;
+  /** A change-log event: a new message, or a change to one (`updated`). */
+  onEvent(message: Message, cursor: string | null, updated: boolean): void;
+  /** The gap since our cursor was too large to replay: reload the group by REST; live continues after `cursor`. */
+  onReset(groupId: string, cursor: string | null): void;
   onGroupError(groupId: string, status: number, detail: string): void;
   /** The server refused our token (close 4401) and no fresh one could be had. */
   onAuthLost(): void;
@@ -101,10 +103,10 @@ export class ChatSocket {
     this.#drop(1000, 'client closing');
   }
 
-  /** Sends a subscribe if authenticated; otherwise it happens in the next `onReady`. */
-  subscribe(groupId: string, after?: string | null): boolean {
+  /** Sends a subscribe (from `cursor` when known) if authenticated; otherwise it happens in the next `onReady`. */
+  subscribe(groupId: string, cursor?: string | null): boolean {
     return this.#send(
-      after ? { type: 'subscribe', group_id: groupId, after } : { type: 'subscribe', group_id: groupId },
+      cursor ? { type: 'subscribe', group_id: groupId, cursor } : { type: 'subscribe', group_id: groupId },
     );
   }
 
@@ -237,13 +239,14 @@ export class ChatSocket {
         break;
       }
       case 'subscribed':
-        this.#handlers.onSubscribed(frame.group_id);
+        this.#handlers.onSubscribed(frame.group_id, frame.cursor ?? null);
         break;
       case 'message':
-        this.#handlers.onMessage(frame.message);
+      case 'message_updated':
+        this.#handlers.onEvent(frame.message, frame.cursor, frame.type === 'message_updated');
         break;
       case 'reset':
-        this.#handlers.onReset(frame.group_id);
+        this.#handlers.onReset(frame.group_id, frame.cursor ?? null);
         break;
       case 'error':
         if (frame.group_id) this.#handlers.onGroupError(frame.group_id, frame.status, frame.detail);

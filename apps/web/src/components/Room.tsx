@@ -7,6 +7,7 @@ import { ErrorText } from './ErrorText.tsx';
 import { SeenBy, TypingIndicator } from './LiveStatus.tsx';
 import { MembersPanel } from './MembersPanel.tsx';
 import { MessageList } from './MessageList.tsx';
+import { ThreadPane } from './ThreadPane.tsx';
 
 export function Room({ groupId }: { groupId: string }) {
   const store = useChatStore();
@@ -19,6 +20,7 @@ export function Room({ groupId }: { groupId: string }) {
     const g = s.groups.find((x) => x.id === groupId);
     return g ? groupLabel(s, g) : null;
   });
+  const openThread = useChat((s) => (s.openThread?.groupId === groupId ? s.openThread.rootId : null));
 
   if (!group && groupsStatus !== 'loading') {
     return (
@@ -58,10 +60,22 @@ export function Room({ groupId }: { groupId: string }) {
         <MembersPanel id={`${id}-members`} groupId={groupId} onClose={() => setShowMembers(false)} />
       )}
       <ErrorText message={accessError} testId="room-access-error" />
-      <MessageList groupId={groupId} />
-      <SeenBy groupId={groupId} />
-      <TypingIndicator groupId={groupId} />
-      <Composer groupId={groupId} onSent={() => store.markRead(groupId)} />
+      <div className={openThread ? 'room-body with-thread' : 'room-body'}>
+        <div className="room-main">
+          <MessageList groupId={groupId} />
+          <SeenBy groupId={groupId} />
+          <TypingIndicator groupId={groupId} />
+          <Composer
+            groupId={groupId}
+            onSend={(text, mentions) => {
+              const problem = store.send(groupId, text, mentions);
+              if (!problem) store.markRead(groupId);
+              return problem;
+            }}
+          />
+        </div>
+        {openThread && <ThreadPane key={openThread} groupId={groupId} rootId={openThread} />}
+      </div>
     </section>
   );
 }

@@ -22,12 +22,14 @@ import { ApiError, describeError, type TokenSource } from '../api/http.ts';
 import { ChatSocket, type ConnectionState } from '../api/socket.ts';
 import {
   compareMessages,
+  cursorAfter,
   isUuid,
   mergeMessages,
   newClientMessageId,
   newest,
   type Ordered,
   oldest,
+  upsertMessage,
 } from './messages.ts';
 import { Store } from './store.ts';
 
@@ -36,6 +38,7 @@ export type { ConnectionState };
 export interface PendingMessage {
   client_message_id: string;
   content: string;
+  mentions: string[];
   status: 'sending' | 'failed';
   error: string | null;
   /** A network or server failure: retried automatically when the connection is back. */
@@ -88,7 +91,22 @@ export interface ChatState {
   highlight: { groupId: string; messageId: string } | null;
   /** direct group → the other user. */
   directPeers: Record<string, string>;
+  /** Member lists of the groups opened (mentions, who may delete). */
+  members: Record<string, Member[]>;
+  /** Threads read, by root id. */
+  threads: Record<string, ThreadState>;
+  /** The thread shown beside the room. */
+  openThread: { groupId: string; rootId: string } | null;
 }
+
+export interface ThreadState {
+  /** Oldest first. */
+  replies: Message[];
+  loaded: boolean;
+  error: string | null;
+}
+
+const EMPTY_THREAD: ThreadState = { replies: [], loaded: false, error: null };
 
 /** How long a typing notice shows: a little longer than the 2 s the server forwards them at most. */
 const TYPING_SHOWN_MS = 4_000;
@@ -120,8 +138,9 @@ export class ChatStore extends Store<ChatState> {
   readonly #chat: ChatApi;
   readonly #socket: ChatSocket;
   readonly #onAuthLost: () => void;
-  readonly #resume = new Map<string, Ordered>();
-  /** Groups subscribed on the current connection, and whether we asked with `after`. */
+  /** Per group, the change-log cursor up to which we have every event (from the WebSocket only). */
+  readonly #cursors = new Map<string, string>();
+  /** Groups subscribed on the current connection, and whether we asked with a cursor. */
   readonly #subscribed = new Map<string, boolean>();
   readonly #latestInFlight = new Map<string, { promise: Promise<void>; stale: boolean }>();
   readonly #posting = new Set<string>();
@@ -147,6 +166,9 @@ export class ChatStore extends Store<ChatState> {
       receipts: {},
       highlight: null,
       directPeers: {},
+      members: {},
+      threads: {},
+      openThread: null,
     });
     this.user = options.user;
     this.#onAuthLost = options.onAuthLost;
@@ -164,9 +186,9 @@ export class ChatStore extends Store<ChatState> {
           this.#subscribeAll();
           this.retryFailed();
         },
-        onSubscribed: (groupId) => this.#onSubscribed(groupId),
-        onMessage: (message) => this.#onMessage(message),
-        onReset: (groupId) => this.#onReset(groupId),
+        onSubscribed: (groupId, cursor) => this.#onSubscribed(groupId, cursor),
+        onEvent: (message, cursor, updated) => this.#onEvent(message, cursor, updated),
+        onReset: (groupId, cursor) => this.#onReset(groupId, cursor),
         onGroupError: (groupId, status, detail) => this.#onGroupError(groupId, status, detail),
         onAuthLost: () => this.#onAuthLost(),
         onTyping: (groupId, userId) => this.#onTyping(groupId, userId),
@@ -370,7 +392,22 @@ export class ChatStore extends Store<ChatState> {
     const members = await this.#auth.listMembers(groupId);
     this.#learnPeople(members.map((m) => ({ id: m.user_id, display_name: m.display_name })));
     this.#patchGroup(groupId, { member_count: members.length });
+    this.setState((s) => ({ ...s, members: { ...s.members, [groupId]: members } }));
     return members;
+  }
+
+  /** Loads the member list once per group (mentions autocomplete, moderator rights). */
+  ensureMembers(groupId: string): void {
+    if (this.state.members[groupId]) return;
+    this.listMembers(groupId).catch(() => {
+      // Mentions and moderation degrade to "own messages only"; the room still works.
+    });
+  }
+
+  /** Whether I may delete others' messages in the group (group owner or admin). */
+  isModerator(groupId: string): boolean {
+    const me = this.state.members[groupId]?.find((m) => m.user_id === this.user.id);
+    return me?.role === 'owner' || me?.role === 'admin';
   }
 
   /** `who`: a user id, or an email (resolved through the org directory when there is one). */
@@ -489,7 +526,6 @@ export class ChatStore extends Store<ChatState> {
           }
           return { messages: mergeMessages(room.messages, page.messages), loading: false };
         });
-        this.#advanceResume(groupId, newest(page.messages));
         this.#confirmPending(groupId, page.messages);
         if (!this.state.readMarks[groupId]) this.#setReadMark(groupId, newest(this.room(groupId).messages));
         this.#maybeMarkRead(groupId);
@@ -528,12 +564,9 @@ export class ChatStore extends Store<ChatState> {
     }
   }
 
-  #advanceResume(groupId: string, message: Ordered | undefined): void {
-    if (!message) return;
-    const current = this.#resume.get(groupId);
-    if (!current || compareMessages(message, current) > 0) {
-      this.#resume.set(groupId, { id: message.id, created_at: message.created_at });
-    }
+  #advanceCursor(groupId: string, cursor: string | null): void {
+    if (cursor !== null && cursorAfter(cursor, this.#cursors.get(groupId)))
+      this.#cursors.set(groupId, cursor);
   }
 
   // ---- live delivery ------------------------------------------------------------------------------
@@ -542,20 +575,38 @@ export class ChatStore extends Store<ChatState> {
     if (!this.#socket.ready) return;
     for (const group of this.state.groups) {
       if (this.#subscribed.has(group.id)) continue;
-      const after = this.#resume.get(group.id)?.id ?? null;
-      if (this.#socket.subscribe(group.id, after)) this.#subscribed.set(group.id, after !== null);
+      const cursor = this.#cursors.get(group.id) ?? null;
+      if (this.#socket.subscribe(group.id, cursor)) this.#subscribed.set(group.id, cursor !== null);
     }
   }
 
-  #onSubscribed(groupId: string): void {
+  #onSubscribed(groupId: string, cursor: string | null): void {
     if (this.room(groupId).accessError) this.#patchRoom(groupId, { accessError: null });
-    // Without `after` (nothing known yet) a message may have slipped in before the subscription:
-    // a REST snapshot closes that window. With `after`, the server replays the gap itself.
+    this.#advanceCursor(groupId, cursor);
+    // Without a cursor (nothing known yet) the REST snapshot taken now holds everything up to where
+    // live delivery starts. With a cursor, the server replays the gap itself.
     if (!this.room(groupId).loaded || this.#subscribed.get(groupId) === false) void this.#loadLatest(groupId);
+    const thread = this.state.openThread;
+    if (thread?.groupId === groupId && this.#subscribed.get(groupId) === false)
+      void this.#loadThread(groupId, thread.rootId);
   }
 
-  #onMessage(message: Message): void {
+  #onEvent(message: Message, cursor: string | null, updated: boolean): void {
     const groupId = message.group_id;
+    this.#advanceCursor(groupId, cursor);
+    if (message.thread_root_id) {
+      this.#patchThread(message.thread_root_id, (t) => ({ replies: upsertMessage(t.replies, message) }));
+      return;
+    }
+    if (updated) {
+      // A change to a message we hold (edit, deletion, reaction, reply count); others load with their page.
+      this.#patchRoom(groupId, (room) =>
+        room.messages.some((m) => m.id === message.id)
+          ? { messages: upsertMessage(room.messages, message) }
+          : {},
+      );
+      return;
+    }
     this.#patchRoom(groupId, (room) => ({
       messages: mergeMessages(room.messages, [message]),
       pending:
@@ -563,7 +614,6 @@ export class ChatStore extends Store<ChatState> {
           ? room.pending.filter((p) => p.client_message_id !== message.client_message_id)
           : room.pending,
     }));
-    this.#advanceResume(groupId, message);
     this.#pruneTyping(groupId, message.sender_id);
     if (message.sender_id !== this.user.id && !this.#isViewing(groupId)) {
       // Counted here at once; the server's count (a read frame, or the next load) settles it.
@@ -596,9 +646,13 @@ export class ChatStore extends Store<ChatState> {
     return this.state.activeGroupId === groupId && document.visibilityState === 'visible';
   }
 
-  #onReset(groupId: string): void {
-    this.#resume.delete(groupId);
+  #onReset(groupId: string, cursor: string | null): void {
+    // Live delivery continues after `cursor`; the REST reload covers everything up to it.
+    if (cursor !== null) this.#cursors.set(groupId, cursor);
+    else this.#cursors.delete(groupId);
     this.#patchRoom(groupId, (room) => ({ ...EMPTY_ROOM, pending: room.pending }));
+    const thread = this.state.openThread;
+    if (thread?.groupId === groupId) void this.#loadThread(groupId, thread.rootId);
     const inFlight = this.#latestInFlight.get(groupId);
     if (inFlight) inFlight.stale = true;
     else void this.#loadLatest(groupId);
@@ -614,7 +668,7 @@ export class ChatStore extends Store<ChatState> {
   // ---- sending ------------------------------------------------------------------------------------
 
   /** Queues a message; returns an error sentence when it cannot be sent at all. */
-  send(groupId: string, content: string): string | null {
+  send(groupId: string, content: string, mentions: string[] = []): string | null {
     const text = content.trim();
     if (!text) return 'Write something first.';
     if (text.length > MAX_CONTENT_LENGTH) {
@@ -624,6 +678,7 @@ export class ChatStore extends Store<ChatState> {
       // Generated once per message and reused on every retry: the server stores it at most once.
       client_message_id: newClientMessageId(),
       content: text,
+      mentions,
       status: 'sending',
       error: null,
       retryable: false,
@@ -664,7 +719,9 @@ export class ChatStore extends Store<ChatState> {
     this.#posting.add(clientMessageId);
     this.#updatePending(groupId, clientMessageId, { status: 'sending', error: null });
     try {
-      const message = await this.#chat.postMessage(groupId, pending.content, clientMessageId);
+      const message = await this.#chat.postMessage(groupId, pending.content, clientMessageId, {
+        mentions: pending.mentions,
+      });
       if (this.#stopped) return;
       this.#patchRoom(groupId, (room) => ({
         messages: mergeMessages(room.messages, [message]),
@@ -696,6 +753,118 @@ export class ChatStore extends Store<ChatState> {
       (p) => !mine.has(p.client_message_id) || this.#posting.has(p.client_message_id),
     );
     if (pending.length !== room.pending.length) this.#patchRoom(groupId, { pending });
+  }
+
+  // ---- threads, edits, deletions, reactions --------------------------------------------------------
+
+  thread(rootId: string): ThreadState {
+    return this.state.threads[rootId] ?? EMPTY_THREAD;
+  }
+
+  #patchThread(rootId: string, patch: (thread: ThreadState) => Partial<ThreadState>): void {
+    this.setState((s) => {
+      const current = s.threads[rootId] ?? EMPTY_THREAD;
+      return { ...s, threads: { ...s.threads, [rootId]: { ...current, ...patch(current) } } };
+    });
+  }
+
+  openThread(groupId: string, rootId: string): void {
+    this.setState({ openThread: { groupId, rootId } });
+    if (!this.thread(rootId).loaded) void this.#loadThread(groupId, rootId);
+  }
+
+  closeThread(): void {
+    this.setState({ openThread: null });
+  }
+
+  /** Every reply of the thread by REST (pages of 100), merged with what arrived live meanwhile. */
+  async #loadThread(groupId: string, rootId: string): Promise<void> {
+    try {
+      let after: string | null = null;
+      let replies: Message[] = [];
+      do {
+        const page = await this.#chat.listReplies(groupId, rootId, after);
+        replies = mergeMessages(replies, page.messages);
+        after = page.next_cursor;
+      } while (after);
+      if (this.#stopped) return;
+      this.#patchThread(rootId, (t) => ({
+        replies: mergeMessages(t.replies, replies),
+        loaded: true,
+        error: null,
+      }));
+    } catch (error) {
+      if (!this.#stopped) this.#patchThread(rootId, () => ({ error: describeError(error) }));
+    }
+  }
+
+  /** Posts a reply; resolves with an error sentence, or null when sent. */
+  async reply(groupId: string, rootId: string, content: string, mentions: string[]): Promise<string | null> {
+    const text = content.trim();
+    if (!text) return 'Write something first.';
+    if (text.length > MAX_CONTENT_LENGTH) return `Replies can be at most ${MAX_CONTENT_LENGTH} characters.`;
+    try {
+      const message = await this.#chat.postMessage(groupId, text, newClientMessageId(), {
+        thread_root_id: rootId,
+        mentions,
+      });
+      this.#patchThread(rootId, (t) => ({ replies: upsertMessage(t.replies, message) }));
+      return null;
+    } catch (error) {
+      return describeError(error);
+    }
+  }
+
+  /** The answer of a change: put it in place wherever the message is shown. */
+  #apply(message: Message): void {
+    if (message.thread_root_id)
+      this.#patchThread(message.thread_root_id, (t) => ({ replies: upsertMessage(t.replies, message) }));
+    else
+      this.#patchRoom(message.group_id, (room) =>
+        room.messages.some((m) => m.id === message.id)
+          ? { messages: upsertMessage(room.messages, message) }
+          : {},
+      );
+  }
+
+  async edit(groupId: string, id: string, content: string, mentions: string[]): Promise<string | null> {
+    const text = content.trim();
+    if (!text) return 'A message cannot be empty (delete it instead).';
+    try {
+      this.#apply(await this.#chat.editMessage(groupId, id, text, mentions));
+      return null;
+    } catch (error) {
+      return describeError(error);
+    }
+  }
+
+  async remove(message: Message): Promise<string | null> {
+    try {
+      await this.#chat.deleteMessage(message.group_id, message.id);
+      // The tombstone as the server keeps it; the live event brings the same.
+      this.#apply({
+        ...message,
+        content: '',
+        reactions: [],
+        mentions: [],
+        edited_at: null,
+        deleted_at: message.deleted_at ?? new Date().toISOString(),
+      });
+      return null;
+    } catch (error) {
+      return describeError(error);
+    }
+  }
+
+  /** Adds my reaction, or takes it back when I already reacted with that emoji. */
+  async toggleReaction(message: Message, emoji: string): Promise<string | null> {
+    const mine = message.reactions.some((r) => r.emoji === emoji && r.user_ids.includes(this.user.id));
+    try {
+      this.#apply(await this.#chat.react(message.group_id, message.id, emoji, !mine));
+      return null;
+    } catch (error) {
+      return describeError(error);
+    }
   }
 
   // ---- read marks ---------------------------------------------------------------------------------
