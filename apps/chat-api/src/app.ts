@@ -4,7 +4,9 @@ import {
   createHttpServer,
   type Database,
   type EventBus,
+  type ExpiringSets,
   type HttpServer,
+  MemoryExpiringSets,
   uuidv7,
 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
@@ -15,11 +17,20 @@ import { UserTokenVerifier } from './auth/user-token-verifier.ts';
 import type { ChatConfig } from './config.ts';
 import type { ChatDB } from './db/schema.ts';
 import { GroupService } from './groups/group-service.ts';
+import { UserGroups } from './groups/user-groups.ts';
 import { LiveHub } from './live/hub.ts';
+import { presenceRoutes } from './live/presence-routes.ts';
+import { LiveSignals } from './live/signals.ts';
 import { liveRoutes } from './live/ws-routes.ts';
 import { MessageRepository } from './messages/repository.ts';
 import { messageRoutes } from './messages/routes.ts';
 import { MessageService } from './messages/service.ts';
+import { ReadStateRepository } from './read-state/repository.ts';
+import { readStateRoutes } from './read-state/routes.ts';
+import { ReadStateService } from './read-state/service.ts';
+import { SearchRepository } from './search/repository.ts';
+import { searchRoutes } from './search/routes.ts';
+import { SearchService } from './search/service.ts';
 import { AuthApiClient } from './service-auth/auth-api-client.ts';
 import { ServiceTokenManager } from './service-auth/token-manager.ts';
 
@@ -36,6 +47,11 @@ export interface ChatApiDeps {
   dispatcher?: Dispatcher;
   /** Distinguishes this instance on the bus. */
   instanceId?: string;
+  /**
+   * State shared by the instances that expires by itself (presence): Redis when configured. Owned by
+   * the caller; an in-memory one (this instance alone) is created when absent.
+   */
+  sharedState?: ExpiringSets;
 }
 
 export interface ChatApi {
@@ -45,6 +61,7 @@ export interface ChatApi {
   verifier: UserTokenVerifier;
   revocations: RevocationList;
   hub: LiveHub;
+  signals: LiveSignals;
   /** Stops the HTTP server and everything buildApp started (not the database or bus it was given). */
   close(): Promise<void>;
 }
@@ -100,11 +117,12 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   });
 
   const repo = new MessageRepository(database.db);
+  const instanceId = deps.instanceId ?? uuidv7();
   const hub = new LiveHub({
     repo,
     bus,
     logger: logger.child({ component: 'live' }),
-    instanceId: deps.instanceId ?? uuidv7(),
+    instanceId,
     resumeMaxGap: config.ws.resumeMaxGap,
     maxBufferedBytes: config.ws.maxBufferedBytes,
   });
@@ -128,9 +146,29 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
       );
   });
 
+  const signals = new LiveSignals({
+    hub,
+    bus,
+    store: deps.sharedState ?? new MemoryExpiringSets(),
+    instanceId,
+    logger: logger.child({ component: 'signals' }),
+    ...config.presence,
+  });
+
+  const userGroups = new UserGroups({ authApi, bus, logger: logger.child({ component: 'user-groups' }) });
+  const readState = new ReadStateService({
+    repo: new ReadStateRepository(database.db),
+    groups,
+    userGroups,
+    toUser: (userId, frame) => signals.toUser(userId, frame),
+    logger: logger.child({ component: 'read-state' }),
+  });
+
   await groups.start();
   await revocations.start();
   await hub.start();
+  await signals.start();
+  await userGroups.start();
 
   const app = await createHttpServer({
     serviceName: 'chat-api',
@@ -170,7 +208,9 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
       },
       tags: [
         { name: 'messages', description: 'Group messages (REST)' },
-        { name: 'live', description: 'Live delivery (WebSocket)' },
+        { name: 'live', description: 'Live delivery (WebSocket), typing and presence' },
+        { name: 'read state', description: 'Read markers, unread and mention counts, receipts' },
+        { name: 'search', description: 'Full-text search over the caller’s messages' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
     },
@@ -210,8 +250,15 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     },
   });
   await messageRoutes(app, { service: messages, verifier });
+  await readStateRoutes(app, { service: readState, verifier });
+  await searchRoutes(app, {
+    service: new SearchService({ repo: new SearchRepository(database.db), groups, userGroups }),
+    verifier,
+  });
+  await presenceRoutes(app, { presence: signals.presence, groups, verifier });
   await liveRoutes(app, {
     hub,
+    signals,
     groups,
     verifier,
     config: config.ws,
@@ -220,11 +267,13 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   });
 
   app.addHook('onClose', async () => {
+    userGroups.stop();
+    signals.stop();
     hub.stop();
     groups.stop();
     revocations.stop();
     if (ownDispatcher) await dispatcher.close();
   });
 
-  return { app, tokens, groups, verifier, revocations, hub, close: () => app.close() };
+  return { app, tokens, groups, verifier, revocations, hub, signals, close: () => app.close() };
 }

@@ -56,6 +56,13 @@ export function loadChatConfig(env: Env = process.env) {
       /** A user missing from a cached member list is re-asked about at most this often (per group and user). */
       recheckMs: read.int('MEMBERSHIP_RECHECK_SECONDS', 5, { min: 0, max: 3_600 }) * 1000,
     },
+    presence: {
+      /** A user stays present this long after their last socket left a group. */
+      presenceGraceMs: read.int('PRESENCE_GRACE_MS', 10_000, { min: 0, max: 600_000 }),
+      /** An instance's presence entries expire this long after its last heartbeat (crashed instances). */
+      presenceTtlMs: read.int('PRESENCE_TTL_MS', 15_000, { min: 1_000, max: 600_000 }),
+      presenceHeartbeatMs: read.int('PRESENCE_HEARTBEAT_MS', 5_000, { min: 100, max: 300_000 }),
+    },
     ws: {
       authTimeoutMs: read.int('WS_AUTH_TIMEOUT_MS', 10_000, { min: 100, max: 120_000 }),
       pingIntervalMs: read.int('WS_PING_INTERVAL_MS', 30_000, { min: 100, max: 600_000 }),

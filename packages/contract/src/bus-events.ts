@@ -15,6 +15,8 @@ export const Channels = {
   revocations: 'auth.revocations',
   /** chat-api → chat-api instances: change-log events of a group were committed. */
   chatMessages: 'chat.messages',
+  /** chat-api → chat-api instances: ephemeral live signals (typing, presence, a user's read marker). */
+  chatSignals: 'chat.signals',
 } as const;
 export type Channel = (typeof Channels)[keyof typeof Channels];
 

@@ -32,7 +32,10 @@ export const SubscribeFrame = Type.Object({
 });
 export const UnsubscribeFrame = Type.Object({ type: Type.Literal('unsubscribe'), group_id: uuid() });
 
-export const ClientFrameSchema = Type.Union([AuthFrame, SubscribeFrame, UnsubscribeFrame]);
+/** "I am typing" in a group this socket is subscribed to (forwarded at most once per 2 s). */
+export const TypingFrame = Type.Object({ type: Type.Literal('typing'), group_id: uuid() });
+
+export const ClientFrameSchema = Type.Union([AuthFrame, SubscribeFrame, UnsubscribeFrame, TypingFrame]);
 export type ClientFrame = Static<typeof ClientFrameSchema>;
 export type ClientFrameType = ClientFrame['type'];
 
@@ -66,6 +69,28 @@ export const ErrorFrame = Type.Object({
   group_id: Type.Optional(Type.String()),
 });
 
+/** Another subscriber of the group is typing. */
+export const TypingNoticeFrame = Type.Object({
+  type: Type.Literal('typing'),
+  group_id: uuid(),
+  user_id: uuid(),
+});
+/** A user's presence in the group changed (offline only after 10 s without a subscribed socket). */
+export const PresenceFrame = Type.Object({
+  type: Type.Literal('presence'),
+  group_id: uuid(),
+  user_id: uuid(),
+  status: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+});
+/** The caller's read marker moved (sent to every socket of that user, on every instance). */
+export const ReadFrame = Type.Object({
+  type: Type.Literal('read'),
+  group_id: uuid(),
+  last_read_message_id: Type.Union([uuid(), Type.Null()]),
+  unread_count: Type.Integer({ minimum: 0 }),
+  mention_count: Type.Integer({ minimum: 0 }),
+});
+
 export const ServerFrameSchema = Type.Union([
   ReadyFrame,
   SubscribedFrame,
@@ -74,6 +99,9 @@ export const ServerFrameSchema = Type.Union([
   MessageUpdatedFrame,
   ResetFrame,
   ErrorFrame,
+  TypingNoticeFrame,
+  PresenceFrame,
+  ReadFrame,
 ]);
 export type ServerFrame = Static<typeof ServerFrameSchema>;
 

@@ -11,6 +11,7 @@ export * from './auth-oauth.ts';
 export * from './bus-events.ts';
 export * from './chat-live.ts';
 export * from './chat-messages.ts';
+export * from './chat-read-state.ts';
 export * from './common.ts';
 export * from './operations.ts';
 export * from './problems.ts';

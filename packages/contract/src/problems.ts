@@ -40,6 +40,8 @@ export const ProblemCatalogue = {
   member_not_found: { status: 404, detail: 'the user is not a member of the group' },
   already_member: { status: 409, detail: 'the user is already a member of the group' },
   org_id_required: { status: 400, detail: 'a service must name the organization: org_id' },
+  direct_group_closed: { status: 409, detail: 'a direct conversation takes no other members' },
+  invalid_direct_peer: { status: 400, detail: 'a direct conversation needs another user' },
 
   // OAuth client administration.
   client_not_found: { status: 404, detail: 'no such OAuth client' },

@@ -2,6 +2,7 @@ export * from './bearer.ts';
 export * from './bus.ts';
 export * from './config.ts';
 export * from './db.ts';
+export * from './expiring-sets.ts';
 export * from './http.ts';
 export * from './ids.ts';
 export * from './logger.ts';

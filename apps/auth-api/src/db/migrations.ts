@@ -220,7 +220,30 @@ export const migrations: Record<string, Migration> = {
         for each row execute function audit_events_append_only()`.execute(db);
     },
   },
-  '0003_oauth_authorization_code': {
+  '0004_direct_groups': {
+    async up(db: Kysely<unknown>) {
+      // A direct conversation is a group of kind 'direct' without a name, keyed by its two users in
+      // canonical order (low < high): the unique constraint makes "one per pair, whatever the order"
+      // a fact of the database, also under concurrent creation. Ordinary groups carry neither column
+      // (NULLs never collide).
+      await sql`alter table groups add column kind text not null default 'group'`.execute(db);
+      await sql`alter table groups alter column name drop not null`.execute(db);
+      await sql`alter table groups add column direct_low uuid references users(id) on delete cascade`.execute(
+        db,
+      );
+      await sql`alter table groups add column direct_high uuid references users(id) on delete cascade`.execute(
+        db,
+      );
+      await sql`alter table groups add constraint groups_kind_check check (
+        (kind = 'group' and name is not null and direct_low is null and direct_high is null)
+        or (kind = 'direct' and name is null and direct_low is not null and direct_high is not null
+            and direct_low < direct_high))`.execute(db);
+      await sql`alter table groups add constraint groups_direct_pair_key unique (direct_low, direct_high)`.execute(
+        db,
+      );
+    },
+  },
+  '0005_oauth_authorization_code': {
     async up(db: Kysely<unknown>) {
       await db.schema
         .alterTable('oauth_clients')

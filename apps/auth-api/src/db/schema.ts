@@ -35,12 +35,19 @@ export interface SessionsTable {
   revoked_at: NullableTimestamp;
 }
 
+export type GroupKind = 'group' | 'direct';
+
 export interface GroupsTable {
   id: string;
   org_id: string;
-  name: string;
+  /** Null exactly for direct conversations. */
+  name: string | null;
+  kind: ColumnType<GroupKind, GroupKind | undefined, never>;
   created_by: string | null;
   created_at: Timestamp;
+  /** Direct conversations: their two users, lower id first (unique pair). Null for ordinary groups. */
+  direct_low: ColumnType<string | null, string | null | undefined, never>;
+  direct_high: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface GroupMembersTable {

@@ -1,11 +1,13 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { AuditWrite } from '../audit/repository.ts';
-import type { AuthDB, GroupRole } from '../db/schema.ts';
+import type { AuthDB, GroupKind, GroupRole } from '../db/schema.ts';
 
 export interface GroupRecord {
   id: string;
   orgId: string;
-  name: string;
+  /** Null for direct conversations. */
+  name: string | null;
+  kind: GroupKind;
   createdAt: Date;
   memberCount: number;
 }
@@ -33,7 +35,8 @@ const memberCount = (eb: ExpressionBuilder<AuthDB, 'groups'>) =>
 function toGroup(row: {
   id: string;
   org_id: string;
-  name: string;
+  name: string | null;
+  kind: GroupKind;
   created_at: Date;
   member_count: number | null;
 }): GroupRecord {
@@ -41,13 +44,20 @@ function toGroup(row: {
     id: row.id,
     orgId: row.org_id,
     name: row.name,
+    kind: row.kind,
     createdAt: row.created_at,
     memberCount: Number(row.member_count ?? 0),
   };
 }
 
 export function createGroupRepository(db: Kysely<AuthDB>) {
-  const groupColumns = ['groups.id', 'groups.org_id', 'groups.name', 'groups.created_at'] as const;
+  const groupColumns = [
+    'groups.id',
+    'groups.org_id',
+    'groups.name',
+    'groups.kind',
+    'groups.created_at',
+  ] as const;
   /** Members with the display name their clients show. */
   const selectMembers = () =>
     db
@@ -126,7 +136,7 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
         const row = await trx
           .insertInto('groups')
           .values({ id: group.id, org_id: group.orgId, name: group.name, created_by: owner?.userId ?? null })
-          .returning(['id', 'org_id', 'name', 'created_at'])
+          .returning(['id', 'org_id', 'name', 'kind', 'created_at'])
           .executeTakeFirstOrThrow();
         if (!owner) return { group: toGroup({ ...row, member_count: 0 }), owner: null };
         const member = await trx
@@ -135,6 +145,66 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
           .returning(['joined_at'])
           .executeTakeFirstOrThrow();
         return { group: toGroup({ ...row, member_count: 1 }), owner: { joinedAt: member.joined_at } };
+      });
+    },
+
+    /**
+     * The direct conversation of two users of `orgId`: created with both as members, or the existing
+     * one for that pair (either order). The pair's unique constraint settles concurrent creations: the
+     * loser's insert does nothing and it reads the winner's row. A member who had left is added back.
+     * `added` lists the memberships this call created (for membership events).
+     */
+    async findOrCreateDirect(input: {
+      id: string;
+      orgId: string;
+      creatorId: string;
+      peerId: string;
+    }): Promise<{ group: GroupRecord; created: boolean; added: { userId: string; joinedAt: Date }[] }> {
+      const [low, high] = [input.creatorId, input.peerId].sort() as [string, string];
+      return db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto('groups')
+          .values({
+            id: input.id,
+            org_id: input.orgId,
+            name: null,
+            kind: 'direct',
+            created_by: input.creatorId,
+            direct_low: low,
+            direct_high: high,
+          })
+          .onConflict((oc) => oc.columns(['direct_low', 'direct_high']).doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        const groupId =
+          inserted?.id ??
+          (
+            await trx
+              .selectFrom('groups')
+              .select('id')
+              .where('direct_low', '=', low)
+              .where('direct_high', '=', high)
+              .executeTakeFirstOrThrow()
+          ).id;
+        const added = await trx
+          .insertInto('group_members')
+          .values(
+            [low, high].map((userId) => ({ group_id: groupId, user_id: userId, role: 'member' as const })),
+          )
+          .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
+          .returning(['user_id', 'joined_at'])
+          .execute();
+        const row = await trx
+          .selectFrom('groups')
+          .select(groupColumns)
+          .select(memberCount)
+          .where('groups.id', '=', groupId)
+          .executeTakeFirstOrThrow();
+        return {
+          group: toGroup(row),
+          created: inserted !== undefined,
+          added: added.map((m) => ({ userId: m.user_id, joinedAt: m.joined_at })),
+        };
       });
     },
 

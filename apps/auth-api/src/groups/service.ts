@@ -13,12 +13,15 @@ import type { PrincipalResolver } from '../principal/resolver.ts';
 import type { UserRepository } from '../users/repository.ts';
 import {
   alreadyMember,
+  directGroupClosed,
+  directPeerIsSelf,
   groupNotFound,
   memberNotFound,
   notGroupManager,
   notGroupMember,
   orgIdRequired,
   userNotFound,
+  usersOnly,
 } from './errors.ts';
 import type { MembershipEvents } from './events.ts';
 import type { GroupRecord, GroupRepository, MemberRecord } from './repository.ts';
@@ -99,6 +102,29 @@ export class GroupService {
     return toGroupDto(group);
   }
 
+  /**
+   * The caller's direct conversation with `user_id` (same organization only: anyone else is 404, as if
+   * they did not exist). `created` tells 201 from 200.
+   */
+  async openDirect(
+    caller: Principal,
+    input: { user_id: string },
+  ): Promise<{ group: GroupDto; created: boolean }> {
+    if (caller.type === 'service') throw usersOnly();
+    const peerId = input.user_id.toLowerCase();
+    if (peerId === caller.userId) throw directPeerIsSelf();
+    const peer = await this.#users.findInOrg(peerId, caller.orgId);
+    if (!peer) throw userNotFound();
+    const result = await this.#groups.findOrCreateDirect({
+      id: uuidv7(),
+      orgId: caller.orgId,
+      creatorId: caller.userId,
+      peerId: peer.id,
+    });
+    for (const member of result.added) await this.#events.memberAdded(result.group, member.userId, 'member');
+    return { group: toGroupDto(result.group), created: result.created };
+  }
+
   async list(caller: Principal, query: { org_id?: string | undefined }): Promise<GroupDto[]> {
     this.#scopes.requireScope(caller, 'groups:read');
     if (caller.type === 'service') {
@@ -140,6 +166,8 @@ export class GroupService {
     ip: string | null = null,
   ): Promise<MemberDto> {
     const group = await this.#manageableGroup(caller, groupId);
+    // A direct conversation is between its two users for good: no one else joins it.
+    if (group.kind === 'direct') throw directGroupClosed();
     const user = await this.#users.findInOrg(input.user_id, group.orgId);
     if (!user) throw userNotFound();
     const role = input.role ?? 'member';
@@ -229,6 +257,7 @@ function toGroupDto(group: GroupRecord): GroupDto {
   return {
     id: group.id,
     name: group.name,
+    kind: group.kind,
     org_id: group.orgId,
     created_at: group.createdAt.toISOString(),
     member_count: group.memberCount,

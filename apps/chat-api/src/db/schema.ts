@@ -1,11 +1,39 @@
+import type { DatabaseExtension } from '@groupchat/service-kit';
 import type { ColumnType, Generated } from 'kysely';
 
-/** chat-api's own database: messages, their earlier versions, the per-group counters and change log. */
+/** What chat-api's migrations need of the engine (search folds accents with unaccent). */
+export const CHAT_DB_EXTENSIONS: readonly DatabaseExtension[] = ['unaccent'];
+
+/** chat-api's own database: messages, their earlier versions, the per-group counters and change log, read state. */
 export interface ChatDB {
   messages: MessagesTable;
   group_sequences: GroupSequencesTable;
   message_versions: MessageVersionsTable;
   group_events: GroupEventsTable;
+  read_markers: ReadMarkersTable;
+  group_message_counts: { group_id: string; messages: number };
+  sender_message_counts: { group_id: string; user_id: string; messages: number };
+  message_mentions: { user_id: string; group_id: string; seq: number; message_id: string };
+}
+
+/*
+ * Migration 0003_read_state also gives `messages` two columns the database fills on insert (trigger), read
+ * only by the read-state repository: `ordinal` (the message's number in its group, 1, 2, 3… without gaps)
+ * and `sender_ordinal` (its number among its sender's messages in the group).
+ */
+
+/** A user's read marker in a group: only ever moves forward (by `seq`). */
+export interface ReadMarkersTable {
+  user_id: string;
+  group_id: string;
+  org_id: string;
+  message_id: string;
+  seq: number;
+  /** The marker message's `ordinal`: how many messages of the group it and those before it are. */
+  ordinal: number;
+  /** How many of the user's own messages are at or before the marker. */
+  own_before: number;
+  read_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 /** A reaction as stored on its message: who reacted with one emoji, in order. */

@@ -1,4 +1,10 @@
-import { Channels, type ChatEvent, type ChatMessageEvent, ChatMessageEventSchema } from '@groupchat/contract';
+import {
+  Channels,
+  type ChatEvent,
+  type ChatMessageEvent,
+  ChatMessageEventSchema,
+  type ServerFrame,
+} from '@groupchat/contract';
 import type { EventBus } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { Compile } from 'typebox/compile';
@@ -34,6 +40,14 @@ interface Subscription {
   parked: LiveEvent[];
   /** Highest cursor sent to this subscriber; nothing at or below it is sent again. */
   lastSent: number;
+  /** Fully subscribed (counted for presence) until detached. */
+  joined: boolean;
+}
+
+/** Told when a connection's subscription to a group starts and ends (presence). */
+export interface SubscriptionListener {
+  joined(groupId: string, userId: string): void;
+  left(groupId: string, userId: string): void;
 }
 
 /**
@@ -87,6 +101,9 @@ export class LiveHub {
   readonly #logger: Logger;
   readonly #channels = new Map<string, GroupChannel>();
   readonly #connections = new Map<LiveConnection, Map<string, Subscription>>();
+  /** user id → that user's connections here: frames about the user (read markers) go to all of them. */
+  readonly #byUser = new Map<string, Set<LiveConnection>>();
+  readonly #subscriptionListeners = new Set<SubscriptionListener>();
   #unsubscribe: (() => void) | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
   readonly stats = { delivered: 0, gapFills: 0, resets: 0, busIn: 0 };
@@ -141,7 +158,15 @@ export class LiveHub {
   }
 
   addConnection(conn: LiveConnection): void {
-    if (!this.#connections.has(conn)) this.#connections.set(conn, new Map());
+    if (this.#connections.has(conn)) return;
+    this.#connections.set(conn, new Map());
+    const userId = conn.user.userId;
+    let mine = this.#byUser.get(userId);
+    if (!mine) {
+      mine = new Set();
+      this.#byUser.set(userId, mine);
+    }
+    mine.add(conn);
   }
 
   removeConnection(conn: LiveConnection): void {
@@ -149,6 +174,43 @@ export class LiveHub {
     if (!subs) return;
     for (const sub of subs.values()) this.#detach(sub);
     this.#connections.delete(conn);
+    const mine = this.#byUser.get(conn.user.userId);
+    mine?.delete(conn);
+    if (mine?.size === 0) this.#byUser.delete(conn.user.userId);
+  }
+
+  onSubscriptionChange(listener: SubscriptionListener): () => void {
+    this.#subscriptionListeners.add(listener);
+    return () => this.#subscriptionListeners.delete(listener);
+  }
+
+  /** Whether `conn` is subscribed to the group (typing is only for subscribed groups). */
+  isSubscribed(conn: LiveConnection, groupId: string): boolean {
+    return this.#connections.get(conn)?.get(groupId)?.joined === true;
+  }
+
+  /** A frame to every subscriber of the group on this instance, except the connections of `exceptUserId`. */
+  broadcast(groupId: string, frame: ServerFrame, exceptUserId?: string): number {
+    const channel = this.#channels.get(groupId);
+    if (!channel) return 0;
+    let data: string | null = null;
+    let sent = 0;
+    for (const sub of channel.subscribers) {
+      if (!sub.joined || sub.conn.user.userId === exceptUserId) continue;
+      data ??= encode(frame);
+      sub.conn.send(data);
+      sent += 1;
+    }
+    return sent;
+  }
+
+  /** A frame to every connection of the user on this instance. */
+  sendToUser(userId: string, frame: ServerFrame): number {
+    const mine = this.#byUser.get(userId);
+    if (!mine) return 0;
+    const data = encode(frame);
+    for (const conn of mine) conn.send(data);
+    return mine.size;
   }
 
   subscriptionCount(conn: LiveConnection): number {
@@ -173,7 +235,7 @@ export class LiveHub {
     const existing = subs.get(groupId);
     if (existing) this.#detach(existing);
     const channel = this.#channel(groupId, orgId);
-    const sub: Subscription = { conn, groupId, catchingUp: true, parked: [], lastSent: 0 };
+    const sub: Subscription = { conn, groupId, catchingUp: true, parked: [], lastSent: 0, joined: false };
     channel.subscribers.add(sub);
     subs.set(groupId, sub);
     const active = () => conn.isOpen && channel.subscribers.has(sub) && !channel.closed;
@@ -225,6 +287,8 @@ export class LiveHub {
     sub.catchingUp = false;
     for (const item of sub.parked) this.#sendTo(sub, item);
     sub.parked = [];
+    sub.joined = true;
+    for (const listener of this.#subscriptionListeners) listener.joined(groupId, conn.user.userId);
     return true;
   }
 
@@ -409,7 +473,12 @@ export class LiveHub {
   }
 
   #detach(sub: Subscription): void {
-    this.#connections.get(sub.conn)?.delete(sub.groupId);
+    if (this.#connections.get(sub.conn)?.get(sub.groupId) === sub)
+      this.#connections.get(sub.conn)?.delete(sub.groupId);
+    if (sub.joined) {
+      sub.joined = false;
+      for (const listener of this.#subscriptionListeners) listener.left(sub.groupId, sub.conn.user.userId);
+    }
     const channel = this.#channels.get(sub.groupId);
     if (!channel?.subscribers.delete(sub)) return;
     if (channel.subscribers.size === 0) this.#closeChannel(channel);

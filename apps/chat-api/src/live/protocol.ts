@@ -3,6 +3,7 @@ import {
   type ClientFrame,
   type ServerFrame,
   SubscribeFrame,
+  TypingFrame,
   UnsubscribeFrame,
 } from '@groupchat/contract';
 import { Compile } from 'typebox/compile';
@@ -20,6 +21,7 @@ const checks = {
       'subscribe needs a group_id (UUID); after must be a message id (UUID), cursor a string of decimal digits',
   },
   unsubscribe: { schema: Compile(UnsubscribeFrame), detail: 'unsubscribe needs a group_id (UUID)' },
+  typing: { schema: Compile(TypingFrame), detail: 'typing needs a group_id (UUID)' },
 } as const;
 
 /** A client frame as the server acts on it: ids in lower case, a cursor as a number. */
@@ -65,6 +67,8 @@ export function parseClientFrame(text: string): ParseResult {
     }
     case 'unsubscribe':
       return { ok: true, frame: { type: 'unsubscribe', group_id: known.group_id.toLowerCase() } };
+    case 'typing':
+      return { ok: true, frame: { type: 'typing', group_id: known.group_id.toLowerCase() } };
   }
 }
 

@@ -1,6 +1,14 @@
 /** chat-api REST: message history by cursor and posting. */
 
-import type { Message, MessagePage } from '@groupchat/contract';
+import type {
+  GroupReadState,
+  Message,
+  MessagePage,
+  PresenceResponse,
+  Receipt,
+  ReceiptsResponse,
+  UnreadResponse,
+} from '@groupchat/contract';
 import { authedFetch, type TokenSource } from './http.ts';
 
 export const PAGE_SIZE = 50;
@@ -27,6 +35,43 @@ export class ChatApi {
       messages: Array.isArray(page.messages) ? page.messages : [],
       next_cursor: page.next_cursor ?? null,
     };
+  }
+
+  /** Unread and mention counts of every group I belong to (the same on every device). */
+  async unread(): Promise<GroupReadState[]> {
+    const data = await authedFetch<Partial<UnreadResponse>>(this.#tokens, '/api/chat/unread');
+    return Array.isArray(data.groups) ? data.groups : [];
+  }
+
+  /** Moves my read marker (forward only); answers my state in the group. */
+  markRead(groupId: string, messageId: string): Promise<GroupReadState> {
+    return authedFetch<GroupReadState>(this.#tokens, `/api/chat/groups/${encodeURIComponent(groupId)}/read`, {
+      method: 'PUT',
+      body: { message_id: messageId },
+    });
+  }
+
+  async receipts(groupId: string): Promise<Receipt[]> {
+    const data = await authedFetch<Partial<ReceiptsResponse>>(
+      this.#tokens,
+      `/api/chat/groups/${encodeURIComponent(groupId)}/receipts`,
+    );
+    return Array.isArray(data.receipts) ? data.receipts : [];
+  }
+
+  async presence(groupId: string): Promise<string[]> {
+    const data = await authedFetch<Partial<PresenceResponse>>(
+      this.#tokens,
+      `/api/chat/groups/${encodeURIComponent(groupId)}/presence`,
+    );
+    return Array.isArray(data.online) ? data.online : [];
+  }
+
+  async search(q: string): Promise<Message[]> {
+    const page = await authedFetch<Partial<MessagePage>>(this.#tokens, '/api/chat/search', {
+      query: { q, limit: 20 },
+    });
+    return Array.isArray(page.messages) ? page.messages : [];
   }
 
   /** Idempotent per client_message_id: a retry returns the first message (200) instead of a duplicate. */

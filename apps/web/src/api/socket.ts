@@ -4,7 +4,7 @@
  * owner's business: it is told `onReady` after every (re)authentication.
  */
 
-import type { ClientFrame, Message, ServerFrame } from '@groupchat/contract';
+import type { ClientFrame, GroupReadState, Message, ServerFrame } from '@groupchat/contract';
 import { encodeClientFrame, parseServerFrame } from './frames.ts';
 import type { TokenSource } from './http.ts';
 
@@ -23,6 +23,11 @@ export interface SocketHandlers {
   onGroupError(groupId: string, status: number, detail: string): void;
   /** The server refused our token (close 4401) and no fresh one could be had. */
   onAuthLost(): void;
+  /** Someone else in the group is typing. */
+  onTyping?(groupId: string, userId: string): void;
+  onPresence?(groupId: string, userId: string, status: 'online' | 'offline'): void;
+  /** My read marker moved (on this device or another). */
+  onRead?(state: GroupReadState): void;
 }
 
 export interface SocketOptions {
@@ -107,6 +112,11 @@ export class ChatSocket {
 
   unsubscribe(groupId: string): boolean {
     return this.#send({ type: 'unsubscribe', group_id: groupId });
+  }
+
+  /** "I am typing" in a subscribed group. */
+  typing(groupId: string): boolean {
+    return this.#send({ type: 'typing', group_id: groupId });
   }
 
   /** Skip any pending backoff and try now (e.g. a "Reconnect now" button). */
@@ -241,6 +251,17 @@ export class ChatSocket {
       case 'error':
         if (frame.group_id) this.#handlers.onGroupError(frame.group_id, frame.status, frame.detail);
         break;
+      case 'typing':
+        this.#handlers.onTyping?.(frame.group_id, frame.user_id);
+        break;
+      case 'presence':
+        this.#handlers.onPresence?.(frame.group_id, frame.user_id, frame.status);
+        break;
+      case 'read': {
+        const { type: _type, ...state } = frame;
+        this.#handlers.onRead?.(state);
+        break;
+      }
       default:
         break;
     }

@@ -71,6 +71,7 @@ export function Composer({
           .slice(0, 8);
 
   function onChange(value: string, caret: number) {
+    if (value.trim()) store.typing(groupId);
     setText(value);
     if (error) setError(null);
     const match = MENTION_AT_CARET.exec(value.slice(0, caret));

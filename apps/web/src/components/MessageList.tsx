@@ -91,7 +91,24 @@ export function MessageList({ groupId }: { groupId: string }) {
     const me = s.members[groupId]?.find((m) => m.user_id === store.user.id);
     return me?.role === 'owner' || me?.role === 'admin';
   });
+  const highlight = useChat((s) => s.highlight);
   const scroller = useRef<HTMLDivElement>(null);
+  // A search result opened here: scroll to it and mark it, once it is among the loaded messages.
+  const messageCount = room.messages.length;
+  useEffect(() => {
+    if (highlight?.groupId !== groupId || messageCount === 0) return;
+    const el = scroller.current?.querySelector<HTMLElement>(
+      `[data-testid="message"][data-message-id="${highlight.messageId}"]`,
+    );
+    if (!el) return;
+    for (const other of scroller.current?.querySelectorAll('[data-highlighted]') ?? []) {
+      other.classList.remove('highlighted');
+      other.removeAttribute('data-highlighted');
+    }
+    el.classList.add('highlighted');
+    el.setAttribute('data-highlighted', 'true');
+    el.scrollIntoView({ block: 'center' });
+  }, [highlight, groupId, messageCount]);
   const atBottom = useRef(true);
   const prev = useRef({ first: '', last: '', pending: 0, height: 0 });
   const [showJump, setShowJump] = useState(false);

@@ -1,8 +1,10 @@
 import { useId, useState } from 'react';
 import { hrefFor } from '../route.ts';
+import { groupLabel } from '../state/chat.ts';
 import { useChat, useChatStore } from '../state/hooks.ts';
 import { Composer } from './Composer.tsx';
 import { ErrorText } from './ErrorText.tsx';
+import { SeenBy, TypingIndicator } from './LiveStatus.tsx';
 import { MembersPanel } from './MembersPanel.tsx';
 import { MessageList } from './MessageList.tsx';
 import { ThreadPane } from './ThreadPane.tsx';
@@ -14,6 +16,10 @@ export function Room({ groupId }: { groupId: string }) {
   const groupsStatus = useChat((s) => s.groupsStatus);
   const accessError = useChat((s) => s.rooms[groupId]?.accessError ?? null);
   const [showMembers, setShowMembers] = useState(false);
+  const title = useChat((s) => {
+    const g = s.groups.find((x) => x.id === groupId);
+    return g ? groupLabel(s, g) : null;
+  });
   const openThread = useChat((s) => (s.openThread?.groupId === groupId ? s.openThread.rootId : null));
 
   if (!group && groupsStatus !== 'loading') {
@@ -37,7 +43,7 @@ export function Room({ groupId }: { groupId: string }) {
           ‹ Groups
         </a>
         <h2 id={`${id}-title`} data-testid="room-title">
-          {group?.name ?? 'Loading…'}
+          {title ?? 'Loading…'}
         </h2>
         <button
           type="button"
@@ -57,6 +63,8 @@ export function Room({ groupId }: { groupId: string }) {
       <div className={openThread ? 'room-body with-thread' : 'room-body'}>
         <div className="room-main">
           <MessageList groupId={groupId} />
+          <SeenBy groupId={groupId} />
+          <TypingIndicator groupId={groupId} />
           <Composer
             groupId={groupId}
             onSend={(text, mentions) => {

@@ -9,9 +9,11 @@
 import type {
   AddMemberBody,
   Group,
+  GroupReadState,
   Member,
   Message,
   User as OrgUser,
+  Receipt,
   LoginUser as User,
 } from '@groupchat/contract';
 import { AuthApi } from '../api/auth.ts';
@@ -77,6 +79,18 @@ export interface ChatState {
   people: Record<string, Person>;
   /** The org's users when auth-api offers a list; null when it does not. */
   directory: OrgUser[] | null;
+  /** My read state per group, from chat-api: the same on every device. */
+  readState: Record<string, GroupReadState>;
+  /** group → user → until when (ms) they count as typing. */
+  typing: Record<string, Record<string, number>>;
+  /** group → users present (a socket subscribed, 10 s grace). */
+  presence: Record<string, string[]>;
+  /** group → members' read markers. */
+  receipts: Record<string, Receipt[]>;
+  /** A message to scroll to and highlight (a search result opened). */
+  highlight: { groupId: string; messageId: string } | null;
+  /** direct group → the other user. */
+  directPeers: Record<string, string>;
   /** Member lists of the groups opened (mentions, who may delete). */
   members: Record<string, Member[]>;
   /** Threads read, by root id. */
@@ -93,6 +107,10 @@ export interface ThreadState {
 }
 
 const EMPTY_THREAD: ThreadState = { replies: [], loaded: false, error: null };
+
+/** How long a typing notice shows: a little longer than the 2 s the server forwards them at most. */
+const TYPING_SHOWN_MS = 4_000;
+const TYPING_SEND_EVERY_MS = 2_000;
 
 const EMPTY_ROOM: RoomState = {
   messages: [],
@@ -127,6 +145,9 @@ export class ChatStore extends Store<ChatState> {
   readonly #latestInFlight = new Map<string, { promise: Promise<void>; stale: boolean }>();
   readonly #posting = new Set<string>();
   #stopped = false;
+  #receiptTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #typingSent = new Map<string, number>();
+  readonly #marking = new Map<string, string>();
 
   constructor(options: ChatStoreOptions) {
     super({
@@ -139,6 +160,12 @@ export class ChatStore extends Store<ChatState> {
       activeGroupId: null,
       people: { [options.user.id]: { display_name: options.user.display_name, email: options.user.email } },
       directory: null,
+      readState: {},
+      typing: {},
+      presence: {},
+      receipts: {},
+      highlight: null,
+      directPeers: {},
       members: {},
       threads: {},
       openThread: null,
@@ -164,6 +191,9 @@ export class ChatStore extends Store<ChatState> {
         onReset: (groupId, cursor) => this.#onReset(groupId, cursor),
         onGroupError: (groupId, status, detail) => this.#onGroupError(groupId, status, detail),
         onAuthLost: () => this.#onAuthLost(),
+        onTyping: (groupId, userId) => this.#onTyping(groupId, userId),
+        onPresence: (groupId, userId, status) => this.#onPresence(groupId, userId, status),
+        onRead: (state) => this.#setReadState(state),
       },
     });
   }
@@ -175,11 +205,21 @@ export class ChatStore extends Store<ChatState> {
     window.addEventListener('online', this.#onOnline);
     void this.loadGroups();
     void this.#loadDirectory();
+    void this.loadUnread();
+    // Receipts of the open room, and the unread list (which also reveals groups I was added to, such
+    // as a direct conversation someone opened with me) are refreshed while the page is visible.
+    this.#receiptTimer = setInterval(() => {
+      if (document.visibilityState !== 'visible') return;
+      const active = this.state.activeGroupId;
+      if (active) void this.loadReceipts(active);
+      void this.loadUnread();
+    }, 5_000);
   }
 
   stop(): void {
     this.#stopped = true;
     this.#socket.stop();
+    clearInterval(this.#receiptTimer);
     document.removeEventListener('visibilitychange', this.#onVisibility);
     window.removeEventListener('online', this.#onOnline);
   }
@@ -194,9 +234,10 @@ export class ChatStore extends Store<ChatState> {
     try {
       const groups = await this.#auth.listGroups();
       if (this.#stopped) return;
-      groups.sort((a, b) => a.name.localeCompare(b.name));
+      groups.sort((a, b) => groupSortKey(a).localeCompare(groupSortKey(b)));
       this.setState({ groups, groupsStatus: 'ready', groupsError: null });
       this.#subscribeAll();
+      void this.#learnDirectPeers(groups);
     } catch (error) {
       if (this.#stopped) return;
       this.setState({
@@ -211,11 +252,140 @@ export class ChatStore extends Store<ChatState> {
     this.setState((s) => ({
       ...s,
       groups: [...s.groups.filter((g) => g.id !== group.id), group].sort((a, b) =>
-        a.name.localeCompare(b.name),
+        groupSortKey(a).localeCompare(groupSortKey(b)),
       ),
     }));
     this.#subscribeAll();
     return group;
+  }
+
+  /** Opens (creating on first use) the direct conversation with `userId`; resolves with its group. */
+  async openDirect(userId: string): Promise<Group> {
+    const group = await this.#auth.openDirect(userId);
+    this.setState((s) => ({
+      ...s,
+      groups: [...s.groups.filter((g) => g.id !== group.id), group].sort((a, b) =>
+        groupSortKey(a).localeCompare(groupSortKey(b)),
+      ),
+      directPeers: { ...s.directPeers, [group.id]: userId },
+    }));
+    this.#subscribeAll();
+    return group;
+  }
+
+  /** A direct group is shown under the other user's name: learn who that is. */
+  async #learnDirectPeers(groups: readonly Group[]): Promise<void> {
+    for (const group of groups) {
+      if (group.kind !== 'direct' || this.state.directPeers[group.id]) continue;
+      try {
+        const members = await this.listMembers(group.id);
+        const peer = members.find((m) => m.user_id !== this.user.id)?.user_id ?? this.user.id;
+        this.setState((s) => ({ ...s, directPeers: { ...s.directPeers, [group.id]: peer } }));
+      } catch {
+        // Shown as "Direct conversation" until it can be read.
+      }
+    }
+  }
+
+  // ---- read state, typing, presence, receipts (chat-api keeps them; every device sees the same) -----
+
+  async loadUnread(): Promise<void> {
+    try {
+      const states = await this.#chat.unread();
+      if (this.#stopped) return;
+      const readState = { ...this.state.readState };
+      for (const state of states) readState[state.group_id] = state;
+      this.setState({ readState });
+      const known = new Set(this.state.groups.map((g) => g.id));
+      if (this.state.groupsStatus === 'ready' && states.some((st) => !known.has(st.group_id)))
+        void this.loadGroups();
+    } catch {
+      // Badges stay as they are; the next read frame or reload fixes them.
+    }
+  }
+
+  #setReadState(state: GroupReadState): void {
+    this.setState((s) => ({ ...s, readState: { ...s.readState, [state.group_id]: state } }));
+  }
+
+  async loadReceipts(groupId: string): Promise<void> {
+    try {
+      const receipts = await this.#chat.receipts(groupId);
+      if (!this.#stopped) this.setState((s) => ({ ...s, receipts: { ...s.receipts, [groupId]: receipts } }));
+    } catch {
+      // "Seen by" is a courtesy; it shows again at the next refresh.
+    }
+  }
+
+  async loadPresence(groupId: string): Promise<void> {
+    try {
+      const online = await this.#chat.presence(groupId);
+      if (!this.#stopped) this.setState((s) => ({ ...s, presence: { ...s.presence, [groupId]: online } }));
+    } catch {
+      // Dots appear with the next presence frame.
+    }
+  }
+
+  #onPresence(groupId: string, userId: string, status: 'online' | 'offline'): void {
+    this.setState((s) => {
+      const current = s.presence[groupId] ?? [];
+      const next =
+        status === 'online'
+          ? current.includes(userId)
+            ? current
+            : [...current, userId]
+          : current.filter((id) => id !== userId);
+      return { ...s, presence: { ...s.presence, [groupId]: next } };
+    });
+  }
+
+  /** Called as I type: tells the others, at most once per 2 s per group. */
+  typing(groupId: string): void {
+    const now = Date.now();
+    if (now - (this.#typingSent.get(groupId) ?? 0) < TYPING_SEND_EVERY_MS) return;
+    if (this.#socket.typing(groupId)) this.#typingSent.set(groupId, now);
+  }
+
+  #onTyping(groupId: string, userId: string): void {
+    const until = Date.now() + TYPING_SHOWN_MS;
+    this.setState((s) => ({
+      ...s,
+      typing: { ...s.typing, [groupId]: { ...s.typing[groupId], [userId]: until } },
+    }));
+    setTimeout(() => this.#pruneTyping(groupId), TYPING_SHOWN_MS + 50);
+  }
+
+  #pruneTyping(groupId: string, userId?: string): void {
+    const now = Date.now();
+    const current = this.state.typing[groupId];
+    if (!current) return;
+    const next = Object.fromEntries(
+      Object.entries(current).filter(([id, until]) => until > now && id !== userId),
+    );
+    if (Object.keys(next).length !== Object.keys(current).length)
+      this.setState((s) => ({ ...s, typing: { ...s.typing, [groupId]: next } }));
+  }
+
+  /**
+   * Opens a search result in its room: the room's history is paged back until the message is there,
+   * then the list scrolls to it and highlights it.
+   */
+  async jumpTo(groupId: string, messageId: string): Promise<void> {
+    this.setState({ highlight: { groupId, messageId } });
+    if (!this.room(groupId).loaded) await this.#loadLatest(groupId);
+    for (let page = 0; page < 40; page++) {
+      const room = this.room(groupId);
+      if (room.messages.some((m) => m.id === messageId) || !room.hasOlder) return;
+      await this.loadOlder(groupId);
+    }
+  }
+
+  clearHighlight(): void {
+    if (this.state.highlight) this.setState({ highlight: null });
+  }
+
+  search(q: string): Promise<Message[]> {
+    return this.#chat.search(q);
   }
 
   async listMembers(groupId: string): Promise<Member[]> {
@@ -318,6 +488,8 @@ export class ChatStore extends Store<ChatState> {
     const room = this.room(groupId);
     if (!room.loaded && !room.loading) void this.#loadLatest(groupId);
     this.markRead(groupId);
+    void this.loadReceipts(groupId);
+    void this.loadPresence(groupId);
   }
 
   /** Reload a room whose first load failed. */
@@ -442,7 +614,36 @@ export class ChatStore extends Store<ChatState> {
           ? room.pending.filter((p) => p.client_message_id !== message.client_message_id)
           : room.pending,
     }));
+    this.#pruneTyping(groupId, message.sender_id);
+    if (message.sender_id !== this.user.id && !this.#isViewing(groupId)) {
+      // Counted here at once; the server's count (a read frame, or the next load) settles it.
+      const mentioned = ((message as { mentions?: string[] }).mentions ?? []).includes(this.user.id);
+      this.setState((s) => {
+        const current = s.readState[groupId] ?? {
+          group_id: groupId,
+          last_read_message_id: null,
+          unread_count: 0,
+          mention_count: 0,
+        };
+        return {
+          ...s,
+          readState: {
+            ...s.readState,
+            [groupId]: {
+              ...current,
+              unread_count: current.unread_count + 1,
+              mention_count: current.mention_count + (mentioned ? 1 : 0),
+            },
+          },
+        };
+      });
+    }
     this.#maybeMarkRead(groupId);
+    if (this.state.activeGroupId === groupId) void this.loadReceipts(groupId);
+  }
+
+  #isViewing(groupId: string): boolean {
+    return this.state.activeGroupId === groupId && document.visibilityState === 'visible';
   }
 
   #onReset(groupId: string, cursor: string | null): void {
@@ -669,7 +870,34 @@ export class ChatStore extends Store<ChatState> {
   // ---- read marks ---------------------------------------------------------------------------------
 
   markRead(groupId: string): void {
-    this.#setReadMark(groupId, newest(this.room(groupId).messages));
+    const latest = newest(this.room(groupId).messages);
+    this.#setReadMark(groupId, latest);
+    if (latest) void this.#markReadOnServer(groupId, latest.id);
+  }
+
+  /** One PUT per group at a time; the newest asked for wins. */
+  async #markReadOnServer(groupId: string, messageId: string): Promise<void> {
+    const known = this.state.readState[groupId];
+    if (known?.last_read_message_id === messageId && known.unread_count === 0) return;
+    if (this.#marking.has(groupId)) {
+      this.#marking.set(groupId, messageId);
+      return;
+    }
+    this.#marking.set(groupId, messageId);
+    try {
+      for (let next = messageId; ; ) {
+        const state = await this.#chat.markRead(groupId, next);
+        if (this.#stopped) return;
+        this.#setReadState(state);
+        const queued = this.#marking.get(groupId);
+        if (!queued || queued === next) break;
+        next = queued;
+      }
+    } catch {
+      // The badge stays; the next view of the group tries again.
+    } finally {
+      this.#marking.delete(groupId);
+    }
   }
 
   #maybeMarkRead(groupId: string): void {
@@ -699,8 +927,29 @@ export class ChatStore extends Store<ChatState> {
   };
 }
 
-/** Unread messages from others after my read mark; `more` when older unread ones are not loaded. */
+/** Unread messages from others after my read marker, as chat-api counts them (every device alike). */
 export function unreadCount(
+  state: ChatState,
+  groupId: string,
+  _myId: string,
+): { count: number; more: boolean; mentions: number } {
+  const server = state.readState[groupId];
+  return { count: server?.unread_count ?? 0, more: false, mentions: server?.mention_count ?? 0 };
+}
+
+/** What the list and the header call a group: its name, or for a direct one the other person's. */
+export function groupLabel(state: ChatState, group: Group): string {
+  if (group.kind !== 'direct') return group.name ?? 'Unnamed group';
+  const peer = state.directPeers[group.id];
+  return peer ? displayName(state.people, peer) : 'Direct conversation';
+}
+
+function groupSortKey(group: Group): string {
+  return `${group.kind === 'direct' ? '1' : '0'}${group.name ?? ''}`;
+}
+
+/** Unread messages from others after my local read mark (before read state lived on the server). */
+export function localUnreadCount(
   state: ChatState,
   groupId: string,
   myId: string,
