@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
-import { createLogger, createTestDatabaseTarget, type EventBus, MemoryBus } from '@groupchat/service-kit';
+import { createLogger, type EventBus, MemoryBus } from '@groupchat/service-kit';
+import { createTestDatabaseTarget, freePort } from '@groupchat/testkit';
 import type { Logger } from 'pino';
 import { type RunningAuthApi, startAuthApi } from './boot.ts';
 import { loadAuthConfig } from './config.ts';
@@ -17,16 +17,7 @@ export const DEMO = {
   },
 } as const;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort };
 
 export interface TestAuthApi {
   url: string;

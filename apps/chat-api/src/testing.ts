@@ -1,12 +1,12 @@
 import {
   createLogger,
-  createTestDatabaseTarget,
   type Database,
   type EventBus,
   type ExpiringSets,
   MemoryBus,
   openDatabase,
 } from '@groupchat/service-kit';
+import { createTestDatabaseTarget } from '@groupchat/testkit';
 import type { Logger } from 'pino';
 import { type RunningChatApi, startChatApi } from './boot.ts';
 import { CHAT_DB_EXTENSIONS, type ChatDB } from './db/schema.ts';

@@ -1,4 +1,5 @@
-import { createTestDatabaseTarget, type Database, openDatabase } from '@groupchat/service-kit';
+import { type Database, openDatabase } from '@groupchat/service-kit';
+import { createTestDatabaseTarget } from '@groupchat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatDB } from '../src/db/schema.ts';
 import { startTestChatApi, type TestChatApi } from '../src/testing.ts';

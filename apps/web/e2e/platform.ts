@@ -4,9 +4,9 @@
  * modules are imported at run time so this package's typecheck does not depend on their sources.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freePort } from '@groupchat/testkit';
 import { type Browser, chromium } from 'playwright-core';
 import { startWebServer } from '../server.ts';
 
@@ -60,17 +60,6 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function importFrom<T>(relativeToRepo: string): Promise<T> {
   return (await import(pathToFileURL(path.join(REPO_ROOT, relativeToRepo)).href)) as T;

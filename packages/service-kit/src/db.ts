@@ -1,17 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import type { Extensions, PGlite } from '@electric-sql/pglite';
-import {
-  type CompiledQuery,
-  type DatabaseConnection,
-  type Dialect,
-  type Driver,
-  Kysely,
-  PostgresAdapter,
-  PostgresDialect,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  type QueryResult,
-} from 'kysely';
+import type { Extensions } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
 import pg from 'pg';
 
@@ -33,8 +22,16 @@ export interface Database<DB> {
 
 const INT8_OID = 20;
 
-// int8 holds counters and sequence numbers that stay far below 2^53; numbers are what the code wants.
-pg.types.setTypeParser(INT8_OID, (value) => Number(value));
+/**
+ * int8 holds counters and sequence numbers that stay far below 2^53; numbers are what the code wants.
+ * Set per pool (not on pg's global type table), so importing this module changes nothing for anyone.
+ */
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
 
 /** PostgreSQL extensions a database may need; PGlite ships them as contrib modules loaded at start. */
 export type DatabaseExtension = 'unaccent' | 'pg_trgm';
@@ -64,6 +61,7 @@ export async function openDatabase<DB>(
       max: target.poolSize ?? 10,
       connectionTimeoutMillis: 3_000,
       idleTimeoutMillis: 30_000,
+      types: pgTypes,
     });
     // An idle client that loses its server (a Postgres restart) emits 'error'; the pool drops it and
     // the next query opens a new one. Without a listener Node would crash the process instead.
@@ -84,7 +82,8 @@ export async function openDatabase<DB>(
     parsers: { [INT8_OID]: (value: string) => Number(value) },
     extensions: await pgliteExtensions(options.extensions ?? []),
   });
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+  // Kysely's own PGlite dialect: one connection, transactions in PGlite's exclusive mode, savepoints.
+  const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite: client }) });
   return {
     db,
     target,
@@ -124,116 +123,4 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     );
   }
   return false;
-}
-
-/**
- * Kysely dialect over a single PGlite instance. PGlite has exactly one connection, so the driver hands
- * it out to one Kysely "connection" at a time: a transaction owns it until commit or rollback, and
- * concurrent queries queue behind it instead of interleaving with someone else's transaction.
- */
-export class PGliteDialect implements Dialect {
-  readonly #client: PGlite;
-  constructor(client: PGlite) {
-    this.#client = client;
-  }
-  createAdapter() {
-    return new PostgresAdapter();
-  }
-  createDriver(): Driver {
-    return new PGliteDriver(this.#client);
-  }
-  createIntrospector(db: Kysely<unknown>) {
-    return new PostgresIntrospector(db);
-  }
-  createQueryCompiler() {
-    return new PostgresQueryCompiler();
-  }
-}
-
-class PGliteDriver implements Driver {
-  readonly #client: PGlite;
-  readonly #connection: PGliteConnection;
-  #queue: Promise<void> = Promise.resolve();
-  #release: (() => void) | null = null;
-
-  constructor(client: PGlite) {
-    this.#client = client;
-    this.#connection = new PGliteConnection(client);
-  }
-  async init(): Promise<void> {
-    await this.#client.waitReady;
-  }
-  async acquireConnection(): Promise<DatabaseConnection> {
-    const previous = this.#queue;
-    let release!: () => void;
-    this.#queue = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    this.#release = release;
-    return this.#connection;
-  }
-  async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery({ sql: 'begin', parameters: [] } as unknown as CompiledQuery);
-  }
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery({ sql: 'commit', parameters: [] } as unknown as CompiledQuery);
-  }
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery({ sql: 'rollback', parameters: [] } as unknown as CompiledQuery);
-  }
-  async releaseConnection(): Promise<void> {
-    const release = this.#release;
-    this.#release = null;
-    release?.();
-  }
-  async destroy(): Promise<void> {
-    await this.#queue;
-    if (!this.#client.closed) await this.#client.close();
-  }
-}
-
-class PGliteConnection implements DatabaseConnection {
-  readonly #client: PGlite;
-  constructor(client: PGlite) {
-    this.#client = client;
-  }
-  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.#client.query<R>(compiledQuery.sql, [...compiledQuery.parameters]);
-    return {
-      rows: result.rows,
-      ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}),
-    };
-  }
-  // biome-ignore lint/correctness/useYield: PGlite has no server-side cursors; streaming is not offered.
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    throw new Error('streaming queries are not supported on PGlite');
-  }
-}
-
-/**
- * Creates a throw-away database for one test file: a fresh database on the server named by
- * TEST_DATABASE_URL when it is set, an in-memory PGlite otherwise.
- */
-export async function createTestDatabaseTarget(
-  prefix: string,
-): Promise<{ target: DatabaseTarget; drop: () => Promise<void> }> {
-  const serverUrl = process.env.TEST_DATABASE_URL;
-  if (!serverUrl) return { target: { kind: 'pglite', dataDir: null }, drop: async () => {} };
-  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase();
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    target: { kind: 'postgres', url: url.toString() },
-    drop: async () => {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`drop database if exists "${name}" with (force)`);
-      await client.end();
-    },
-  };
 }

@@ -6,5 +6,6 @@ export * from './expiring-sets.ts';
 export * from './http.ts';
 export * from './ids.ts';
 export * from './logger.ts';
+export * from './principal.ts';
 export * from './problem.ts';
 export * from './rate-limit.ts';

@@ -49,7 +49,7 @@ export function clientServiceFor(core: AuthCore): ClientService {
 
 /** Wires this context's repository, service and routes from the core. */
 export async function registerClientAdmin(app: HttpServer, core: AuthCore): Promise<void> {
-  registerClientRoutes(app, { service: clientServiceFor(core), principals: core.principals });
+  await registerClientRoutes(app, { service: clientServiceFor(core), principals: core.principals });
 }
 
 /** Creates (or updates the secret of) the clients declared in configuration, e.g. chat-api-service. */

@@ -7,7 +7,7 @@ import {
   RotatedSecretSchema,
   RotateSecretBody,
 } from '@groupchat/contract';
-import { type HttpServer, problemResponses } from '@groupchat/service-kit';
+import { type HttpServer, problemResponses, routeScope } from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { PrincipalResolver } from '../principal/resolver.ts';
@@ -22,32 +22,28 @@ const errors = problemResponses({
 const notFound = problemResponses({ 404: 'no such client' });
 const security: { [label: string]: string[] }[] = [{ bearer: [] }, { session: [] }];
 
-const actors = new WeakMap<FastifyRequest, Actor>();
-
 /** HTTP adapter of the client registry: /admin/oauth/clients (platform admins only). */
-export function registerClientRoutes(
-  app: HttpServer,
-  deps: { service: ClientService; principals: PrincipalResolver },
-): void {
+export function registerClientRoutes(app: HttpServer, deps: ClientRouteDeps): Promise<void> {
+  return routeScope(app, (scope) => routes(scope, deps));
+}
+
+interface ClientRouteDeps {
+  service: ClientService;
+  principals: PrincipalResolver;
+}
+
+function routes(app: HttpServer, deps: ClientRouteDeps): void {
   const { service, principals } = deps;
 
-  // Authentication and the admin check run before body validation: an outsider learns nothing about
+  // Authentication and the admin check run before the body is read: an outsider learns nothing about
   // the body format, and gets 401/403 rather than 400.
-  const authorize = async (request: FastifyRequest) => {
-    const actor = await principals.require(request);
-    service.assertAdmin(actor);
-    actors.set(request, actor);
-  };
-  const actorOf = (request: FastifyRequest): Actor => {
-    const actor = actors.get(request);
-    if (!actor) throw new Error('admin route without an authorized actor');
-    return actor;
-  };
+  const actorOf: (request: FastifyRequest) => Actor = principals.registerOn(app, (actor) =>
+    service.assertAdmin(actor),
+  );
 
   app.post(
     '/admin/oauth/clients',
     {
-      preValidation: authorize,
       schema: {
         tags: ['admin'],
         summary: 'Register an OAuth client; its secret is returned once',
@@ -91,7 +87,6 @@ export function registerClientRoutes(
   app.get(
     '/admin/oauth/clients',
     {
-      preValidation: authorize,
       schema: {
         tags: ['admin'],
         summary: 'List OAuth clients (never their secrets)',
@@ -105,7 +100,6 @@ export function registerClientRoutes(
   app.get(
     '/admin/oauth/clients/:client_id',
     {
-      preValidation: authorize,
       schema: {
         tags: ['admin'],
         summary: 'Read an OAuth client (never its secret)',
@@ -120,7 +114,6 @@ export function registerClientRoutes(
   app.delete(
     '/admin/oauth/clients/:client_id',
     {
-      preValidation: authorize,
       schema: {
         tags: ['admin'],
         summary: 'Delete an OAuth client: its secrets stop working at once',
@@ -146,13 +139,10 @@ export function registerClientRoutes(
   app.post(
     '/admin/oauth/clients/:client_id/secret',
     {
-      preValidation: [
-        authorize,
-        async (request) => {
-          // The body is optional: no body means an immediate rotation.
-          if (request.body === undefined || request.body === null) (request as { body: unknown }).body = {};
-        },
-      ],
+      preValidation: async (request) => {
+        // The body is optional: no body means an immediate rotation.
+        if (request.body === undefined || request.body === null) (request as { body: unknown }).body = {};
+      },
       schema: {
         tags: ['admin'],
         summary: 'Rotate the client secret; the new one is returned once',

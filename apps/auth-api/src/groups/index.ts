@@ -16,5 +16,5 @@ export async function registerGroups(app: HttpServer, core: AuthCore): Promise<v
     events: new MembershipEvents({ bus: core.bus, logger: core.logger, now: core.now }),
     audit: core.audit,
   });
-  groupRoutes(app, { groups, principals: core.principals });
+  await groupRoutes(app, { groups, principals: core.principals });
 }

@@ -11,8 +11,7 @@ import {
   MembershipSchema,
   OpenDirectBody,
 } from '@groupchat/contract';
-import { type HttpServer, problemResponses } from '@groupchat/service-kit';
-import type { FastifyRequest } from 'fastify';
+import { type HttpServer, problemResponses, routeScope } from '@groupchat/service-kit';
 import { Type } from 'typebox';
 import type { PrincipalResolver } from '../principal/resolver.ts';
 import type { GroupService } from './service.ts';
@@ -29,17 +28,18 @@ const ACCESS_RULES =
   'Bearer token) need the scope named below, and act on any organization.';
 
 /** Thin HTTP layer: authenticate, hand validated input to the service, shape the reply. */
-export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
+export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): Promise<void> {
+  return routeScope(app, (scope) => routes(scope, deps));
+}
+
+function routes(app: HttpServer, deps: GroupRouteDeps): void {
   const { groups, principals } = deps;
-  // In onRequest, before body validation: an anonymous caller gets 401, not a lesson in our schemas.
-  const authenticate = async (request: FastifyRequest) => {
-    await principals.require(request);
-  };
+  // Every group route needs a caller: a user (session or Bearer) or a service (client credentials).
+  const caller = principals.registerOn(app);
 
   app.post(
     '/api/auth/groups',
     {
-      onRequest: authenticate,
       schema: {
         tags: ['groups'],
         summary: 'Create a group',
@@ -53,7 +53,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const group = await groups.create(await principals.require(request), request.body, request.ip);
+      const group = await groups.create(caller(request), request.body, request.ip);
       return reply.code(201).send(group);
     },
   );
@@ -61,7 +61,6 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
   app.post(
     '/api/auth/direct-groups',
     {
-      onRequest: authenticate,
       schema: {
         tags: ['groups'],
         summary: 'Open the direct conversation with a user',
@@ -76,7 +75,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const { group, created } = await groups.openDirect(await principals.require(request), request.body);
+      const { group, created } = await groups.openDirect(caller(request), request.body);
       return reply.code(created ? 201 : 200).send(group);
     },
   );
@@ -84,7 +83,6 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
   app.get(
     '/api/auth/groups',
     {
-      onRequest: authenticate,
       schema: {
         tags: ['groups'],
         summary: 'List groups',
@@ -97,13 +95,12 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
         response: { 200: GroupListResponse, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => ({ groups: await groups.list(await principals.require(request), request.query) }),
+    async (request) => ({ groups: await groups.list(caller(request), request.query) }),
   );
 
   app.get(
     '/api/auth/groups/:group_id',
     {
-      onRequest: authenticate,
       schema: {
         tags: ['groups'],
         summary: 'Read a group (members only; services: groups:read)',
@@ -113,13 +110,12 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
         response: { 200: GroupSchema, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => groups.get(await principals.require(request), request.params.group_id),
+    async (request) => groups.get(caller(request), request.params.group_id),
   );
 
   app.delete(
     '/api/auth/groups/:group_id',
     {
-      onRequest: authenticate,
       schema: {
         tags: ['groups'],
         summary: 'Delete a group (its owner or an org admin; services: groups:write)',
@@ -130,7 +126,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
       },
     },
     async (request, reply) => {
-      await groups.delete(await principals.require(request), request.params.group_id, request.ip);
+      await groups.delete(caller(request), request.params.group_id, request.ip);
       return reply.code(204).send(null);
     },
   );
@@ -138,7 +134,6 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
   app.get(
     '/api/auth/groups/:group_id/members',
     {
-      onRequest: authenticate,
       schema: {
         tags: ['groups'],
         summary: 'List a group’s members (members only; services: members:read)',
@@ -149,14 +144,13 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
       },
     },
     async (request) => ({
-      members: await groups.listMembers(await principals.require(request), request.params.group_id),
+      members: await groups.listMembers(caller(request), request.params.group_id),
     }),
   );
 
   app.post(
     '/api/auth/groups/:group_id/members',
     {
-      onRequest: authenticate,
       schema: {
         tags: ['groups'],
         summary: 'Add a member (group owner or org admin; services: groups:write)',
@@ -171,8 +165,12 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const caller = await principals.require(request);
-      const member = await groups.addMember(caller, request.params.group_id, request.body, request.ip);
+      const member = await groups.addMember(
+        caller(request),
+        request.params.group_id,
+        request.body,
+        request.ip,
+      );
       return reply.code(201).send(member);
     },
   );
@@ -180,7 +178,6 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
   app.get(
     '/api/auth/groups/:group_id/members/:user_id',
     {
-      onRequest: authenticate,
       schema: {
         tags: ['groups'],
         summary: 'Check one membership (members only; services: members:read)',
@@ -190,14 +187,12 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
         response: { 200: MembershipSchema, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) =>
-      groups.getMember(await principals.require(request), request.params.group_id, request.params.user_id),
+    async (request) => groups.getMember(caller(request), request.params.group_id, request.params.user_id),
   );
 
   app.delete(
     '/api/auth/groups/:group_id/members/:user_id',
     {
-      onRequest: authenticate,
       schema: {
         tags: ['groups'],
         summary: 'Remove a member (group owner, org admin, or the member itself; services: groups:write)',
@@ -208,8 +203,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const caller = await principals.require(request);
-      await groups.removeMember(caller, request.params.group_id, request.params.user_id, request.ip);
+      await groups.removeMember(caller(request), request.params.group_id, request.params.user_id, request.ip);
       return reply.code(204).send(null);
     },
   );

@@ -11,7 +11,7 @@ import {
   RegisterResponse,
   UserListResponse,
 } from '@groupchat/contract';
-import { HttpProblem, type HttpServer, problemResponses } from '@groupchat/service-kit';
+import { HttpProblem, type HttpServer, problemResponses, routeScope } from '@groupchat/service-kit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Principal } from '../principal/principal.ts';
@@ -30,10 +30,6 @@ const userOrService: Record<string, string[]>[] = [{ session: [] }, { bearer: []
 /** Thin HTTP layer: authenticate, hand validated input to the service, shape the reply. */
 export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): Promise<void> {
   const { identity, principals, cookie } = deps;
-  // In onRequest, before body validation: an anonymous caller gets 401, not a lesson in our schemas.
-  const authenticate = async (request: FastifyRequest) => {
-    await principals.require(request);
-  };
 
   app.post(
     '/api/auth/register',
@@ -49,61 +45,6 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
       principals.assertSameSite(request);
       return reply.code(201).send(await identity.register(request.body, request.ip));
     },
-  );
-
-  app.get(
-    '/api/auth/orgs/:org_id',
-    {
-      onRequest: authenticate,
-      schema: {
-        tags: ['identity'],
-        summary: 'The caller’s organization (another organization: 404)',
-        security: userOrService,
-        params: OrgParams,
-        response: { 200: OrgSchema, ...problemResponses(400, 401, 403, 404) },
-      },
-    },
-    async (request) => identity.getOrg(await principals.require(request), request.params.org_id),
-  );
-
-  app.post(
-    '/api/auth/orgs/:org_id/users',
-    {
-      onRequest: authenticate,
-      schema: {
-        tags: ['identity'],
-        summary: 'Create a user in the organization (its owners and admins only)',
-        description:
-          'role is member (default) or admin. Another organization answers 404; an email already ' +
-          'registered anywhere answers 409.',
-        security: userOrService,
-        params: OrgParams,
-        body: CreateUserBody,
-        response: { 201: CreateUserResponse, ...problemResponses(400, 401, 403, 404, 409) },
-      },
-    },
-    async (request, reply) => {
-      const caller = await principals.require(request);
-      const user = await identity.createUser(caller, request.params.org_id, request.body, request.ip);
-      return reply.code(201).send({ user });
-    },
-  );
-
-  app.get(
-    '/api/auth/orgs/:org_id/users',
-    {
-      onRequest: authenticate,
-      schema: {
-        tags: ['identity'],
-        summary: 'The users of the caller’s organization',
-        security: userOrService,
-        params: OrgParams,
-        response: { 200: UserListResponse, ...problemResponses(400, 401, 403, 404) },
-      },
-    },
-    async (request) => ({
-      users: await identity.listOrgUsers(await principals.require(request), request.params.org_id),
-    }),
   );
 
   app.post(
@@ -178,10 +119,73 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
     );
   });
 
+  // Everything else needs a caller: a user (session or Bearer) or a service (client credentials).
+  await routeScope(app, (scope) => authenticatedRoutes(scope, deps));
+}
+
+function authenticatedRoutes(app: HttpServer, deps: IdentityRouteDeps): void {
+  const { identity, principals } = deps;
+  const caller = principals.registerOn(app);
+
+  app.get(
+    '/api/auth/orgs/:org_id',
+    {
+      schema: {
+        tags: ['identity'],
+        summary: 'The caller’s organization (another organization: 404)',
+        security: userOrService,
+        params: OrgParams,
+        response: { 200: OrgSchema, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => identity.getOrg(caller(request), request.params.org_id),
+  );
+
+  app.post(
+    '/api/auth/orgs/:org_id/users',
+    {
+      schema: {
+        tags: ['identity'],
+        summary: 'Create a user in the organization (its owners and admins only)',
+        description:
+          'role is member (default) or admin. Another organization answers 404; an email already ' +
+          'registered anywhere answers 409.',
+        security: userOrService,
+        params: OrgParams,
+        body: CreateUserBody,
+        response: { 201: CreateUserResponse, ...problemResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const user = await identity.createUser(
+        caller(request),
+        request.params.org_id,
+        request.body,
+        request.ip,
+      );
+      return reply.code(201).send({ user });
+    },
+  );
+
+  app.get(
+    '/api/auth/orgs/:org_id/users',
+    {
+      schema: {
+        tags: ['identity'],
+        summary: 'The users of the caller’s organization',
+        security: userOrService,
+        params: OrgParams,
+        response: { 200: UserListResponse, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => ({
+      users: await identity.listOrgUsers(caller(request), request.params.org_id),
+    }),
+  );
+
   app.get(
     '/api/auth/me',
     {
-      onRequest: authenticate,
       schema: {
         tags: ['identity'],
         summary: 'The caller: a user, or a service (client-credentials token)',
@@ -189,7 +193,7 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
         response: { 200: MeResponse, ...problemResponses(401) },
       },
     },
-    async (request) => identity.me(await principals.require(request)),
+    async (request) => identity.me(caller(request)),
   );
 }
 

@@ -1,3 +1,4 @@
+import { type HttpServer, registerPrincipal } from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
 import type { SessionService } from '../sessions/service.ts';
 import { type AccessTokenClaims, isUserToken, PLATFORM_CLIENT_ID, scopesOf } from '../tokens/claims.ts';
@@ -10,13 +11,13 @@ import {
   invalidSession,
   invalidToken,
 } from './errors.ts';
-import type { Principal, ServicePrincipal } from './principal.ts';
+import type { Principal } from './principal.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const resolved = new WeakMap<FastifyRequest, Principal | null>();
 
 /**
- * The one way every protected route learns who is calling. Order: an Authorization header wins (and
+ * How auth-api tells who is calling; route scopes use it through service-kit's registerPrincipal, so it
+ * runs once per request, in onRequest. Order: an Authorization header wins (and
  * must then be a valid Bearer token: a bad token is never silently replaced by a cookie); otherwise
  * the session cookie, which for writes must pass the Fetch-metadata cross-site check.
  */
@@ -42,11 +43,23 @@ export class PrincipalResolver {
   }
 
   /** The caller, or null when the request carries no credentials at all. Bad credentials throw 401. */
-  async optional(request: FastifyRequest): Promise<Principal | null> {
-    if (resolved.has(request)) return resolved.get(request) ?? null;
-    const principal = await this.#resolve(request);
-    resolved.set(request, principal);
-    return principal;
+  optional(request: FastifyRequest): Promise<Principal | null> {
+    return this.#resolve(request);
+  }
+
+  /**
+   * Makes every route of `scope` need a caller (401 without credentials), checked by `authorize` when
+   * given (403), before the body is read. Returns the accessor for handlers.
+   */
+  registerOn(
+    scope: HttpServer,
+    authorize?: (principal: Principal) => void,
+  ): (request: FastifyRequest) => Principal {
+    return registerPrincipal(scope, {
+      authenticate: (request) => this.optional(request),
+      unauthenticated: authenticationRequired,
+      ...(authorize ? { authorize } : {}),
+    });
   }
 
   async require(request: FastifyRequest): Promise<Principal> {
@@ -66,13 +79,6 @@ export class PrincipalResolver {
   /** Endpoints about the account itself (sessions, connected apps): the user, not an app acting for them. */
   requireOwnAccount(principal: Principal): void {
     if (principal.type !== 'user' || principal.delegatedTo !== null) throw insufficientScope('account');
-  }
-
-  async requireService(request: FastifyRequest, scope: string): Promise<ServicePrincipal> {
-    const principal = await this.require(request);
-    if (principal.type !== 'service') throw insufficientScope(scope);
-    this.requireScope(principal, scope);
-    return principal;
   }
 
   /** Fetch-metadata defence for cookie-authenticated writes (and for login, against login CSRF). */

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, createTestDatabaseTarget, MemoryBus } from '@groupchat/service-kit';
+import { createLogger, MemoryBus } from '@groupchat/service-kit';
+import { createTestDatabaseTarget } from '@groupchat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthApi } from '../../src/boot.ts';
 import { clientServiceFor } from '../../src/clients/index.ts';
@@ -63,6 +64,21 @@ describe('OAuth client administration', () => {
       expect(response.status).toBe(401);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
       expect(response.headers.get('www-authenticate')).toBe('Bearer realm="auth-api"');
+    });
+
+    it('answers 401, then 403, before it looks at the body (a malformed one included)', async () => {
+      const bob = await userToken(api, DEMO.users.bob);
+      for (const body of ['{not json', JSON.stringify({ client_name: 1 })]) {
+        const send = (authorization?: string) =>
+          fetch(clientsUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+            body,
+          });
+        expect((await send()).status, body).toBe(401);
+        expect((await send(`Bearer ${bob}`)).status, body).toBe(403);
+        expect((await send(`Bearer ${admin}`)).status, body).toBe(400);
+      }
     });
 
     it('refuses a client token without admin:clients (403 insufficient_scope)', async () => {

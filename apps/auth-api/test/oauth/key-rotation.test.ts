@@ -1,4 +1,5 @@
-import { createLogger, createTestDatabaseTarget, MemoryBus } from '@groupchat/service-kit';
+import { createLogger, MemoryBus } from '@groupchat/service-kit';
+import { createTestDatabaseTarget } from '@groupchat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAuthApi, startAuthApi } from '../../src/boot.ts';
 import { loadAuthConfig } from '../../src/config.ts';

@@ -1,8 +1,10 @@
 import {
   authenticationRequired,
   type HttpProblem,
+  type HttpServer,
   invalidToken as kitInvalidToken,
   problems,
+  registerPrincipal,
 } from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
 import {
@@ -11,13 +13,6 @@ import {
   type UserPrincipal,
   type UserTokenVerifier,
 } from './user-token-verifier.ts';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set by the user-authentication hook on chat routes. */
-    chatUser: UserPrincipal | null;
-  }
-}
 
 const REALM = 'chat-api';
 
@@ -57,18 +52,26 @@ export async function authenticateToken(verifier: UserTokenVerifier, token: stri
 }
 
 /**
- * onRequest hook for the chat REST routes: authentication comes before validation, so a caller
- * without credentials learns nothing about which inputs would be valid.
+ * Registers the user principal on a route scope (service-kit's one principal hook, in onRequest:
+ * authentication comes before validation, so a caller without credentials learns nothing about which
+ * inputs would be valid). Returns the accessor the scope's handlers use.
  */
-export function userAuthHook(verifier: UserTokenVerifier) {
-  return async function authenticate(request: FastifyRequest): Promise<void> {
-    const token = bearerToken(request);
-    if (token === null) throw unauthenticated();
-    request.chatUser = await authenticateToken(verifier, token);
-  };
+export function registerUserPrincipal(
+  scope: Parameters<typeof registerPrincipal>[0],
+  verifier: UserTokenVerifier,
+): (request: FastifyRequest) => UserPrincipal {
+  registerPrincipal(scope, {
+    authenticate: async (request) => {
+      const token = bearerToken(request);
+      return token === null ? null : authenticateToken(verifier, token);
+    },
+    unauthenticated,
+  });
+  return requireUser;
 }
 
+/** The caller of a route in a scope that registered the user principal. */
 export function requireUser(request: FastifyRequest): UserPrincipal {
-  if (!request.chatUser) throw unauthenticated();
-  return request.chatUser;
+  if (!request.principal) throw unauthenticated();
+  return request.principal as UserPrincipal;
 }

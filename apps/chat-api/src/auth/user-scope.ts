@@ -1,6 +1,7 @@
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { problemResponses } from '@groupchat/service-kit';
 import type { FastifyInstance } from 'fastify';
-import { userAuthHook } from './plugin.ts';
+import { registerUserPrincipal } from './plugin.ts';
 import type { UserTokenVerifier } from './user-token-verifier.ts';
 
 /**
@@ -16,22 +17,16 @@ export function userScope(plugin: FastifyInstance, verifier: UserTokenVerifier) 
     { parseAs: 'string' },
     scope.getDefaultJsonParser('error', 'error'),
   );
-  scope.decorateRequest('chatUser', null);
-  scope.addHook('onRequest', userAuthHook(verifier));
+  registerUserPrincipal(plugin, verifier);
   return scope;
 }
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
-});
-
 /** The error answers every user route documents. */
-export const userRouteErrors = {
-  400: problem('malformed id, query or body'),
-  401: problem('no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")'),
-  403: problem('not a member of the group'),
-  404: problem('no such group, or a group of another organization'),
-  429: problem('too many requests; retry after Retry-After seconds'),
-  503: problem('database or auth-api unavailable; retry after Retry-After seconds'),
-};
+export const userRouteErrors = problemResponses({
+  400: 'malformed id, query or body',
+  401: 'no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")',
+  403: 'not a member of the group',
+  404: 'no such group, or a group of another organization',
+  429: 'too many requests; retry after Retry-After seconds',
+  503: 'database or auth-api unavailable; retry after Retry-After seconds',
+});

@@ -1,4 +1,4 @@
-import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import {
   ChatEventPageSchema,
   EditMessageBody,
@@ -14,9 +14,9 @@ import {
   ChatReactionParams as ReactionParams,
   SendMessageBody,
 } from '@groupchat/contract';
-import { type HttpServer, problemResponses, problems } from '@groupchat/service-kit';
+import { type HttpServer, problemResponses, problems, routeScope } from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
-import { requireUser, userAuthHook } from '../auth/plugin.ts';
+import { registerUserPrincipal } from '../auth/plugin.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import type { MessageService } from './service.ts';
 
@@ -44,8 +44,7 @@ export async function messageRoutes(
   deps: { service: MessageService; verifier: UserTokenVerifier },
 ) {
   const { service } = deps;
-  await app.register(async (plugin) => {
-    const scope = plugin.withTypeProvider<TypeBoxTypeProvider>();
+  await routeScope(app, (scope) => {
     // TypeBox's own checker: request bodies are validated strictly (no coercion of 123 into "123");
     // querystring and params are converted from strings first.
     scope.setValidatorCompiler(TypeBoxValidatorCompiler);
@@ -56,8 +55,7 @@ export async function messageRoutes(
       { parseAs: 'string' },
       scope.getDefaultJsonParser('error', 'error'),
     );
-    scope.decorateRequest('chatUser', null);
-    scope.addHook('onRequest', userAuthHook(deps.verifier));
+    const requireUser = registerUserPrincipal(scope, deps.verifier);
 
     const base = '/api/chat/groups/:group_id/messages';
     const security = [{ bearerAuth: [] }];

@@ -1,9 +1,5 @@
-import {
-  createTestDatabaseTarget,
-  type Database,
-  migrateToLatest,
-  openDatabase,
-} from '@groupchat/service-kit';
+import { type Database, migrateToLatest, openDatabase } from '@groupchat/service-kit';
+import { createTestDatabaseTarget } from '@groupchat/testkit';
 import { migrations } from '../db/migrations.ts';
 import { CHAT_DB_EXTENSIONS, type ChatDB } from '../db/schema.ts';
 
