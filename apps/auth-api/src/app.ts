@@ -4,6 +4,7 @@ import { createHttpServer, type HttpServer } from '@groupchat/service-kit';
 import { sql } from 'kysely';
 import { registerAccounts } from './accounts/index.ts';
 import { registerAudit } from './audit/routes.ts';
+import { registerAuthorize } from './authorize/index.ts';
 import { registerClientAdmin } from './clients/index.ts';
 import type { AuthCore } from './core.ts';
 import { registerGroups } from './groups/index.ts';
@@ -19,7 +20,8 @@ export async function buildApp(core: AuthCore): Promise<HttpServer> {
     serviceName: 'auth-api',
     description:
       'Identity (users, organizations, sessions), groups and members, and an OAuth 2.0 authorization server ' +
-      '(client credentials, RFC 9068 JWT access tokens, JWKS, RFC 8414 metadata, RFC 7662 introspection, RFC 7009 revocation).',
+      '(client credentials; authorization code with PKCE, refresh tokens, OpenID Connect; RFC 9068 JWT access tokens, JWKS, ' +
+      'RFC 8414 metadata, RFC 7662 introspection, RFC 7009 revocation).',
     logger: core.logger,
     readinessChecks: {
       database: async () => {
@@ -55,6 +57,7 @@ export async function buildApp(core: AuthCore): Promise<HttpServer> {
   registerAudit(app, core);
   await registerGroups(app, core);
   await registerOAuth(app, core);
+  await registerAuthorize(app, core);
   await registerClientAdmin(app, core);
   return app;
 }

@@ -2,12 +2,101 @@ import { KNOWN_SCOPES } from '@groupchat/contract';
 
 import { type Env, EnvReader } from '@groupchat/service-kit';
 
-/** A client declared in configuration, so a fresh start already knows it (no CLI step needed). */
+/**
+ * A client declared in configuration, so a fresh start already knows it (no CLI step needed):
+ * chat-api-service from SERVICE_CLIENT_*, and apps from OAUTH_CLIENTS (a JSON array).
+ */
 export interface DeclaredClient {
   clientId: string;
   clientName: string;
-  secret: string;
+  /** Null for a public client. */
+  secret: string | null;
   scopes: string[];
+  clientType?: 'confidential' | 'public';
+  grantTypes?: string[];
+  redirectUris?: string[];
+  tokenEndpointAuthMethod?: 'none' | 'client_secret_basic' | 'client_secret_post';
+  firstParty?: boolean;
+}
+
+/**
+ * OAUTH_CLIENTS: `[{client_id, client_name, client_type?, allowed_scopes, grant_types?, redirect_uris?,
+ * token_endpoint_auth_method?, first_party?, client_secret_env?}]`. A secret is never written in the
+ * JSON itself: `client_secret_env` names the variable that holds it. Registration rules (redirect URIs,
+ * auth method, grants) are checked when the clients are ensured at boot, by the same code as the API.
+ */
+function declaredApps(read: EnvReader, env: Env): DeclaredClient[] {
+  const raw = read.string('OAUTH_CLIENTS');
+  if (raw === undefined || raw.trim() === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    read.problem('OAUTH_CLIENTS must be a JSON array of clients');
+    return [];
+  }
+  if (!Array.isArray(parsed)) {
+    read.problem('OAUTH_CLIENTS must be a JSON array of clients');
+    return [];
+  }
+  const out: DeclaredClient[] = [];
+  for (const [index, item] of parsed.entries()) {
+    const c = item as Record<string, unknown>;
+    const where = `OAUTH_CLIENTS[${index}]`;
+    const strings = (value: unknown) =>
+      Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : null;
+    if (typeof c?.client_id !== 'string' || typeof c.client_name !== 'string') {
+      read.problem(`${where} needs client_id and client_name (strings)`);
+      continue;
+    }
+    const scopes = strings(c.allowed_scopes ?? []);
+    const grants = strings(c.grant_types ?? ['authorization_code', 'refresh_token']);
+    const redirects = strings(c.redirect_uris ?? []);
+    if (!scopes || !grants || !redirects) {
+      read.problem(`${where}: allowed_scopes, grant_types and redirect_uris are arrays of strings`);
+      continue;
+    }
+    const clientType = c.client_type ?? 'confidential';
+    if (clientType !== 'confidential' && clientType !== 'public') {
+      read.problem(`${where}.client_type must be confidential or public`);
+      continue;
+    }
+    let secret: string | null = null;
+    if (clientType === 'confidential') {
+      const name = c.client_secret_env;
+      secret = typeof name === 'string' ? (env[name] ?? null) : null;
+      if (!secret || secret.length < 32) {
+        read.problem(
+          `${where} is confidential: client_secret_env must name a variable holding a secret of 32+ characters`,
+        );
+        continue;
+      }
+    }
+    const method = c.token_endpoint_auth_method;
+    if (
+      method !== undefined &&
+      method !== 'none' &&
+      method !== 'client_secret_basic' &&
+      method !== 'client_secret_post'
+    ) {
+      read.problem(
+        `${where}.token_endpoint_auth_method is not none, client_secret_basic or client_secret_post`,
+      );
+      continue;
+    }
+    out.push({
+      clientId: c.client_id,
+      clientName: c.client_name,
+      secret,
+      scopes,
+      clientType,
+      grantTypes: grants,
+      redirectUris: redirects,
+      ...(method !== undefined ? { tokenEndpointAuthMethod: method } : {}),
+      firstParty: c.first_party === true,
+    });
+  }
+  return out;
 }
 
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;
@@ -33,10 +122,11 @@ export function loadAuthConfig(env: Env = process.env) {
         },
       ]
     : [];
+  declaredClients.push(...declaredApps(read, env));
   for (const client of declaredClients) {
     for (const scope of client.scopes) {
       if (!(KNOWN_SCOPES as readonly string[]).includes(scope))
-        read.problem(`SERVICE_CLIENT_SCOPES has unknown scope "${scope}"`);
+        read.problem(`declared client ${client.clientId} has unknown scope "${scope}"`);
     }
   }
   const config = {
@@ -61,6 +151,11 @@ export function loadAuthConfig(env: Env = process.env) {
       'http://127.0.0.1:8000',
     ]),
     accessTokenTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 900, { min: 30, max: 86_400 }),
+    /** The authorization-code flow (contract Part 2): codes live 60 s, refresh tokens 30 days. */
+    authorization: {
+      codeTtlSeconds: read.int('AUTHORIZATION_CODE_TTL_SECONDS', 60, { min: 5, max: 600 }),
+      refreshTokenTtlSeconds: read.int('REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, { min: 60 }),
+    },
     session: {
       cookieName: read.string('SESSION_COOKIE_NAME', 'sid'),
       ttlSeconds: read.int('SESSION_TTL_SECONDS', 7 * 24 * 3600, { min: 60 }),
@@ -83,6 +178,9 @@ export function loadAuthConfig(env: Env = process.env) {
       tokenPerIpPerMinute: read.int('RATE_LIMIT_TOKEN_PER_IP', 1200, { min: 1 }),
       /** Argon2id client-secret checks per IP (unknown client, wrong or not yet verified secret). */
       clientAuthPerIpPerMinute: read.int('RATE_LIMIT_CLIENT_AUTH_PER_IP', 60, { min: 1 }),
+      /** Pages and forms of /oauth/authorize per IP (the sign-in form also counts as a login). */
+      authorizePerIpPerMinute: read.int('RATE_LIMIT_AUTHORIZE_PER_IP', 300, { min: 1 }),
+      connectedAppChangesPerUserPerMinute: read.int('RATE_LIMIT_CONNECTED_APPS_PER_USER', 30, { min: 1 }),
       /** Password forgot/reset, invitation accept and email verification, per client IP. */
       accountPerIpPerMinute: read.int('RATE_LIMIT_ACCOUNT_PER_IP', 30, { min: 1 }),
       /** Password-forgot mails per email address (hashed key) per hour. */

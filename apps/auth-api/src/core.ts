@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { type AuditRepository, createAuditRepository } from './audit/repository.ts';
 import type { AuthConfig } from './config.ts';
 import type { AuthDB } from './db/schema.ts';
+import { createGrantRepository } from './grants/repository.ts';
+import { GrantService } from './grants/service.ts';
 import { createSigningKeyRepository } from './keys/repository.ts';
 import { KeyService } from './keys/service.ts';
 import { createOutboxRepository, type OutboxRepository } from './mail/outbox.ts';
@@ -47,6 +49,8 @@ export interface AuthCore {
   users: UserRepository;
   passwords: PasswordHasher;
   principals: PrincipalResolver;
+  /** OAuth grants (consents, codes, refresh tokens): shared by /oauth/*, the sign-in pages and logout. */
+  grants: GrantService;
   audit: AuditRepository;
   mail: { outbox: OutboxRepository; sender: MailSender; templates: MailTemplates };
 }
@@ -86,6 +90,22 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     now,
   });
   const users = createUserRepository(db);
+  const grants = new GrantService({
+    repository: createGrantRepository(db),
+    revocations,
+    logger,
+    codeTtlSeconds: config.authorization.codeTtlSeconds,
+    refreshTokenTtlSeconds: config.authorization.refreshTokenTtlSeconds,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    now,
+  });
+  // Refresh tokens end with the sign-in session they were authorized in (logout).
+  sessions.onEnd((sessionId) => grants.endForSession(sessionId));
+  // A password reset ends every session: every app's grant for the user ends with them (a password
+  // change keeps the current session, and the grants authorized in it).
+  sessions.onAllEnded(async (userId, except) => {
+    if (except === undefined) await grants.endForUser(userId);
+  });
   const outbox = createOutboxRepository(db, config.keys.encryptionSecret);
   const principals = new PrincipalResolver({
     verifier: tokenVerifier,
@@ -109,6 +129,7 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     users,
     passwords: new PasswordHasher(),
     principals,
+    grants,
     audit: createAuditRepository(db),
     mail: {
       outbox,

@@ -3,6 +3,7 @@
 // typecheck. This package imports no app.
 
 export * from './auth-accounts.ts';
+export * from './auth-authorize.ts';
 export * from './auth-clients.ts';
 export * from './auth-groups.ts';
 export * from './auth-identity.ts';

@@ -54,6 +54,17 @@ export const ProblemCatalogue = {
   unsupported_grant_type: { status: 400, detail: 'unsupported grant type' },
   invalid_client_id: { status: 400, detail: 'the client_id is not acceptable' },
   public_client_grant: { status: 400, detail: 'client_credentials is for confidential clients only' },
+  invalid_redirect_uri: {
+    status: 400,
+    detail: 'a redirect URI is not acceptable (absolute, no fragment, https off loopback)',
+  },
+  redirect_uris_required: { status: 400, detail: 'the authorization_code grant needs a redirect URI' },
+  refresh_without_code: { status: 400, detail: 'refresh_token comes with the authorization_code grant' },
+  invalid_auth_method: { status: 400, detail: 'token_endpoint_auth_method does not fit the client type' },
+
+  // Sign in with the platform (connected apps, the authorization endpoint's forms).
+  connected_app_not_found: { status: 404, detail: 'this app is not connected to your account' },
+  csrf_token_mismatch: { status: 403, detail: 'the form is missing its CSRF token' },
 
   // Accounts (auth-api): invitations, email verification, passwords, two-factor sign-in.
   invalid_account_token: { status: 400, detail: 'the link is invalid, used, revoked or expired' },
@@ -134,6 +145,16 @@ export const OAuthErrorCodes = [
   'slow_down',
   'temporarily_unavailable',
   'server_error',
+  // The authorization endpoint (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6), as redirect parameters.
+  'access_denied',
+  'unsupported_response_type',
+  'login_required',
+  'consent_required',
+  'request_not_supported',
+  'request_uri_not_supported',
+  // UserInfo (RFC 6750 §3.1).
+  'invalid_token',
+  'insufficient_scope',
 ] as const;
 export type OAuthErrorCode = (typeof OAuthErrorCodes)[number];
 

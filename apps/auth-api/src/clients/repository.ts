@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { AuditWrite } from '../audit/repository.ts';
-import type { AuthDB } from '../db/schema.ts';
+import type { AuthDB, TokenEndpointAuthMethod } from '../db/schema.ts';
 
 export type ClientType = 'confidential' | 'public';
+export type { TokenEndpointAuthMethod };
 
 export interface ClientRecord {
   clientId: string;
@@ -10,9 +11,15 @@ export interface ClientRecord {
   clientType: ClientType;
   allowedScopes: string[];
   grantTypes: string[];
+  redirectUris: string[];
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  firstParty: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** What registration sets (the admin API, the CLI, configuration). */
+export type ClientFields = Omit<ClientRecord, 'clientId' | 'createdAt' | 'updatedAt'>;
 
 export interface SecretVersion {
   id: string;
@@ -31,6 +38,9 @@ const clientColumns = [
   'c.client_type',
   'c.allowed_scopes',
   'c.grant_types',
+  'c.redirect_uris',
+  'c.token_endpoint_auth_method',
+  'c.first_party',
   'c.created_at',
   'c.updated_at',
 ] as const;
@@ -41,6 +51,9 @@ interface ClientRow {
   client_type: ClientType;
   allowed_scopes: string[];
   grant_types: string[];
+  redirect_uris: string[];
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  first_party: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -52,6 +65,9 @@ function toClient(row: ClientRow): ClientRecord {
     clientType: row.client_type,
     allowedScopes: [...row.allowed_scopes],
     grantTypes: [...row.grant_types],
+    redirectUris: [...row.redirect_uris],
+    tokenEndpointAuthMethod: row.token_endpoint_auth_method,
+    firstParty: row.first_party,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -123,7 +139,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
 
     /** Inserts the client and its first secret; throws a unique violation when client_id is taken. */
     async insert(
-      client: Omit<ClientRecord, 'createdAt' | 'updatedAt'>,
+      client: ClientFields & { clientId: string },
       secret: { id: string; hash: string } | null,
       now: Date,
       audit?: AuditWrite,
@@ -137,6 +153,9 @@ export function createClientRepository(db: Kysely<AuthDB>) {
             client_type: client.clientType,
             allowed_scopes: client.allowedScopes,
             grant_types: client.grantTypes,
+            redirect_uris: client.redirectUris,
+            token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+            first_party: client.firstParty,
             created_at: now,
             updated_at: now,
           })
@@ -146,6 +165,9 @@ export function createClientRepository(db: Kysely<AuthDB>) {
             'client_type',
             'allowed_scopes',
             'grant_types',
+            'redirect_uris',
+            'token_endpoint_auth_method',
+            'first_party',
             'created_at',
             'updated_at',
           ])
@@ -161,12 +183,8 @@ export function createClientRepository(db: Kysely<AuthDB>) {
       });
     },
 
-    /** Sets name, type, scopes and grants (configuration-declared clients on restart). */
-    async update(
-      clientId: string,
-      fields: { clientName: string; clientType: ClientType; allowedScopes: string[]; grantTypes: string[] },
-      now: Date,
-    ): Promise<void> {
+    /** Sets every registered field (configuration-declared clients on restart). */
+    async update(clientId: string, fields: ClientFields, now: Date): Promise<void> {
       await db
         .updateTable('oauth_clients')
         .set({
@@ -174,6 +192,9 @@ export function createClientRepository(db: Kysely<AuthDB>) {
           client_type: fields.clientType,
           allowed_scopes: fields.allowedScopes,
           grant_types: fields.grantTypes,
+          redirect_uris: fields.redirectUris,
+          token_endpoint_auth_method: fields.tokenEndpointAuthMethod,
+          first_party: fields.firstParty,
           updated_at: now,
         })
         .where('client_id', '=', clientId)

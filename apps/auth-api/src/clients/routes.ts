@@ -74,6 +74,9 @@ export function registerClientRoutes(
           clientType: body.client_type,
           allowedScopes: body.allowed_scopes,
           grantTypes: body.grant_types,
+          redirectUris: body.redirect_uris,
+          tokenEndpointAuthMethod: body.token_endpoint_auth_method,
+          firstParty: body.first_party,
         },
         request.ip,
       );

@@ -11,7 +11,9 @@ import { type AuditEntry, type AuditRepository, type AuditWrite, actorOf } from 
 import type { DeclaredClient } from '../config.ts';
 import { insufficientScope } from '../principal/errors.ts';
 import { isPlatformAdmin, type Principal } from '../principal/principal.ts';
+import { PLATFORM_CLIENT_ID } from '../tokens/claims.ts';
 import { ClientRecordCache } from './record-cache.ts';
+import { checkRegistration } from './registration.ts';
 import {
   type ClientRecord,
   type ClientRepository,
@@ -19,6 +21,7 @@ import {
   type ClientWithSecrets,
   isUniqueViolation,
   type SecretVersion,
+  type TokenEndpointAuthMethod,
 } from './repository.ts';
 import {
   generateClientSecret,
@@ -43,6 +46,9 @@ export interface NewClient {
   clientType: ClientType;
   allowedScopes: string[];
   grantTypes: string[];
+  redirectUris?: string[] | undefined;
+  tokenEndpointAuthMethod?: TokenEndpointAuthMethod | undefined;
+  firstParty?: boolean | undefined;
 }
 
 export interface ClientView extends ClientRecord {
@@ -129,19 +135,17 @@ export class ClientService {
         'client_id must be 3 to 128 letters, digits, ".", "_", "~" or "-"',
         'invalid_client_id',
       );
-    const clientName = input.clientName.trim();
-    if (clientName.length === 0) throw problems.badRequest('client_name must not be empty', 'invalid_name');
-    const allowedScopes = this.#checkScopes(input.allowedScopes);
-    const grantTypes = this.#checkGrants(input.grantTypes);
+    if (clientId === PLATFORM_CLIENT_ID)
+      throw problems.conflict(
+        `client_id "${clientId}" is reserved for the platform's own web client`,
+        'client_id_taken',
+      );
+    const fields = checkRegistration(input);
+    const { allowedScopes, grantTypes } = fields;
     let clientSecret: string | null = null;
     if (input.clientType === 'public') {
       if (input.clientSecret !== undefined)
         throw problems.badRequest('a public client has no secret', 'public_client_secret');
-      if (grantTypes.includes('client_credentials'))
-        throw problems.badRequest(
-          'client_credentials is for confidential clients only (RFC 6749 §4.4)',
-          'public_client_grant',
-        );
     } else {
       if (input.clientSecret !== undefined && input.clientSecret.length < MIN_SUPPLIED_SECRET_LENGTH)
         throw problems.badRequest(
@@ -155,7 +159,7 @@ export class ClientService {
     let record: ClientRecord;
     try {
       record = await this.#repository.insert(
-        { clientId, clientName, clientType: input.clientType, allowedScopes, grantTypes },
+        { clientId, ...fields },
         secretRow,
         now,
         this.#audited(actor, 'client.created', clientId, ip),
@@ -174,6 +178,8 @@ export class ClientService {
         client_id: clientId,
         scopes: allowedScopes,
         grant_types: grantTypes,
+        redirect_uris: fields.redirectUris,
+        first_party: fields.firstParty,
         actor: describeActor(actor),
       },
       'OAuth client created',
@@ -260,16 +266,24 @@ export class ClientService {
   async ensureDeclared(declared: readonly DeclaredClient[]): Promise<void> {
     const actor: Actor = { type: 'operator', name: 'configuration' };
     for (const client of declared) {
-      const fields = {
+      const clientType = client.clientType ?? 'confidential';
+      const fields = checkRegistration({
         clientName: client.clientName,
-        clientType: 'confidential' as const,
-        allowedScopes: this.#checkScopes(client.scopes),
-        grantTypes: ['client_credentials'],
-      };
+        clientType,
+        allowedScopes: client.scopes,
+        grantTypes: client.grantTypes ?? ['client_credentials'],
+        redirectUris: client.redirectUris,
+        tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+        firstParty: client.firstParty,
+      });
       let existing = await this.#lookup(client.clientId);
       if (!existing) {
         try {
-          await this.create(actor, { clientId: client.clientId, clientSecret: client.secret, ...fields });
+          await this.create(actor, {
+            clientId: client.clientId,
+            ...(client.secret !== null ? { clientSecret: client.secret } : {}),
+            ...fields,
+          });
           continue;
         } catch (error) {
           // Another instance created it between our read and our insert: update it like an existing one.
@@ -280,9 +294,12 @@ export class ClientService {
       }
       if (
         existing.clientName !== fields.clientName ||
-        existing.clientType !== 'confidential' ||
+        existing.clientType !== fields.clientType ||
         !sameSet(existing.allowedScopes, fields.allowedScopes) ||
-        !sameSet(existing.grantTypes, fields.grantTypes)
+        !sameSet(existing.grantTypes, fields.grantTypes) ||
+        !sameList(existing.redirectUris, fields.redirectUris) ||
+        existing.tokenEndpointAuthMethod !== fields.tokenEndpointAuthMethod ||
+        existing.firstParty !== fields.firstParty
       ) {
         await this.#repository.update(client.clientId, fields, new Date(this.#now()));
         this.#records?.invalidate();
@@ -291,6 +308,7 @@ export class ClientService {
           'declared OAuth client updated from configuration',
         );
       }
+      if (client.secret === null) continue;
       const digest = this.#cache.digest(client.secret);
       let current = false;
       for (const secret of existing.secrets) {
@@ -342,6 +360,16 @@ export class ClientService {
       if (await this.#cache.verify(row.id, row.hash, secret, digest)) return stripSecrets(found);
     }
     return null;
+  }
+
+  /**
+   * The registered client, without authenticating it: for the authorization endpoint (which must
+   * check client_id and redirect_uri before anything else) and for public clients at the token
+   * endpoint (`none`: the client_id is all they present). Same cached read as authentication.
+   */
+  async find(clientId: string): Promise<ClientRecord | undefined> {
+    const found = await this.#lookup(clientId);
+    return found ? stripSecrets(found) : undefined;
   }
 
   /** For introspection: whether the client still exists (no access check: it reveals nothing). */
@@ -399,23 +427,6 @@ export class ClientService {
     if (actor.type === 'service') throw insufficientScope('admin:clients');
     throw problems.forbidden('managing OAuth clients needs a platform administrator', 'not_platform_admin');
   }
-
-  #checkScopes(scopes: readonly string[]): string[] {
-    const unknown = scopes.filter((scope) => !(KNOWN_SCOPES as readonly string[]).includes(scope));
-    if (unknown.length > 0)
-      throw problems.badRequest(`unknown scope(s): ${unknown.join(', ')}`, 'unknown_scope');
-    return [...new Set(scopes)];
-  }
-
-  #checkGrants(grants: readonly string[]): string[] {
-    const unknown = grants.filter((grant) => !(GRANT_TYPES as readonly string[]).includes(grant));
-    if (unknown.length > 0)
-      throw problems.badRequest(
-        `unsupported grant type(s): ${unknown.join(', ')}; supported: ${GRANT_TYPES.join(', ')}`,
-        'unsupported_grant_type',
-      );
-    return [...new Set(grants)];
-  }
 }
 
 function stripSecrets(client: ClientRecord & { secrets?: unknown }): ClientRecord {
@@ -425,6 +436,10 @@ function stripSecrets(client: ClientRecord & { secrets?: unknown }): ClientRecor
 
 function notFound(clientId: string) {
   return problems.notFound(`no OAuth client "${clientId}"`, 'client_not_found');
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, index) => b[index] === item);
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

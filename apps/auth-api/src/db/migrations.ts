@@ -243,4 +243,86 @@ export const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0005_oauth_authorization_code': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('oauth_clients')
+        .addColumn('redirect_uris', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'::text[]`))
+        .execute();
+      await db.schema
+        .alterTable('oauth_clients')
+        .addColumn('token_endpoint_auth_method', 'text', (c) =>
+          c
+            .notNull()
+            .defaultTo('client_secret_basic')
+            .check(sql`token_endpoint_auth_method in ('none', 'client_secret_basic', 'client_secret_post')`),
+        )
+        .execute();
+      await db.schema
+        .alterTable('oauth_clients')
+        .addColumn('first_party', 'boolean', (c) => c.notNull().defaultTo(false))
+        .execute();
+      // What a user agreed an app may do; remembered until the user revokes it (or either side goes).
+      await db.schema
+        .createTable('oauth_consents')
+        .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('client_id', 'text', (c) =>
+          c.notNull().references('oauth_clients.client_id').onDelete('cascade'),
+        )
+        .addColumn('scopes', sql`text[]`, (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('oauth_consents_pk', ['user_id', 'client_id'])
+        .execute();
+      // One grant per completed authorization: the family of its code, refresh tokens and access tokens
+      // (their `sid`). Revoking the grant ends all of them at once.
+      await db.schema
+        .createTable('oauth_grants')
+        .addColumn('id', 'uuid', (c) => c.primaryKey())
+        .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('client_id', 'text', (c) =>
+          c.notNull().references('oauth_clients.client_id').onDelete('cascade'),
+        )
+        .addColumn('session_id', 'uuid', (c) => c.references('sessions.id').onDelete('cascade'))
+        .addColumn('scopes', sql`text[]`, (c) => c.notNull())
+        .addColumn('auth_time', 'timestamptz', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('revoked_at', 'timestamptz')
+        .execute();
+      await db.schema
+        .createIndex('oauth_grants_user_idx')
+        .on('oauth_grants')
+        .columns(['user_id', 'client_id'])
+        .execute();
+      await db.schema
+        .createIndex('oauth_grants_session_idx')
+        .on('oauth_grants')
+        .column('session_id')
+        .execute();
+      await db.schema
+        .createTable('oauth_authorization_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('grant_id', 'uuid', (c) => c.notNull().references('oauth_grants.id').onDelete('cascade'))
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('code_challenge', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text')
+        .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('consumed_at', 'timestamptz')
+        .execute();
+      await db.schema
+        .createTable('oauth_refresh_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('grant_id', 'uuid', (c) => c.notNull().references('oauth_grants.id').onDelete('cascade'))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('used_at', 'timestamptz')
+        .execute();
+      await db.schema
+        .createIndex('oauth_refresh_tokens_grant_idx')
+        .on('oauth_refresh_tokens')
+        .column('grant_id')
+        .execute();
+    },
+  },
 };

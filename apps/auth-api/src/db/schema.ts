@@ -78,8 +78,63 @@ export interface OAuthClientsTable {
   client_type: 'confidential' | 'public';
   allowed_scopes: string[];
   grant_types: string[];
+  /** Registered redirect URIs, compared byte for byte (RFC 9700 §4.1.3). */
+  redirect_uris: ColumnType<string[], string[] | undefined, string[]>;
+  token_endpoint_auth_method: ColumnType<
+    TokenEndpointAuthMethod,
+    TokenEndpointAuthMethod | undefined,
+    TokenEndpointAuthMethod
+  >;
+  /** The platform's own apps: no consent screen. */
+  first_party: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
+
+export interface OAuthConsentsTable {
+  user_id: string;
+  client_id: string;
+  scopes: string[];
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OAuthGrantsTable {
+  /** Also the `sid` of every access token of the grant: revoking the grant kills them like a session. */
+  id: string;
+  user_id: string;
+  client_id: string;
+  /** The browser sign-in session it was authorized in; its end (logout) ends the grant. */
+  session_id: string | null;
+  scopes: string[];
+  auth_time: Timestamp;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface OAuthAuthorizationCodesTable {
+  /** SHA-256 of the code; the code itself is never stored. */
+  code_hash: string;
+  grant_id: string;
+  client_id: string;
+  redirect_uri: string;
+  /** PKCE S256 challenge (RFC 7636 §4.2). */
+  code_challenge: string;
+  nonce: string | null;
+  expires_at: Timestamp;
+  consumed_at: NullableTimestamp;
+}
+
+export interface OAuthRefreshTokensTable {
+  /** SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  grant_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  /** Set when rotated; a second use of a used token is reuse (RFC 9700 §4.14.2). */
+  used_at: NullableTimestamp;
 }
 
 export interface OAuthClientSecretsTable {
@@ -195,6 +250,10 @@ export interface AuthDB {
   oauth_clients: OAuthClientsTable;
   oauth_client_secrets: OAuthClientSecretsTable;
   revocations: RevocationsTable;
+  oauth_consents: OAuthConsentsTable;
+  oauth_grants: OAuthGrantsTable;
+  oauth_authorization_codes: OAuthAuthorizationCodesTable;
+  oauth_refresh_tokens: OAuthRefreshTokensTable;
   mail_outbox: MailOutboxTable;
   account_tokens: AccountTokensTable;
   invitations: InvitationsTable;

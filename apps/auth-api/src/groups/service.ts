@@ -78,9 +78,9 @@ export class GroupService {
     ip: string | null = null,
   ): Promise<GroupDto> {
     const name = input.name.trim();
+    this.#scopes.requireScope(caller, 'groups:write');
     const id = uuidv7();
     if (caller.type === 'service') {
-      this.#scopes.requireScope(caller, 'groups:write');
       if (!input.org_id) throw orgIdRequired();
       const org = await this.#orgs.findById(input.org_id);
       if (!org) throw orgNotFound();
@@ -126,8 +126,8 @@ export class GroupService {
   }
 
   async list(caller: Principal, query: { org_id?: string | undefined }): Promise<GroupDto[]> {
+    this.#scopes.requireScope(caller, 'groups:read');
     if (caller.type === 'service') {
-      this.#scopes.requireScope(caller, 'groups:read');
       if (!query.org_id) throw orgIdRequired();
       if (!(await this.#orgs.findById(query.org_id))) throw orgNotFound();
       return (await this.#groups.listByOrg(query.org_id)).map(toGroupDto);
@@ -194,6 +194,7 @@ export class GroupService {
     ip: string | null = null,
   ): Promise<void> {
     const target = userId.toLowerCase();
+    this.#scopes.requireScope(caller, 'groups:write');
     const group =
       caller.type === 'user' && caller.userId === target
         ? await this.#sameOrgGroup(caller, groupId)
@@ -218,10 +219,8 @@ export class GroupService {
 
   /** Readable: a service with `scope`, or a user who is a member of the group. */
   async #visibleGroup(caller: Principal, groupId: string, scope: string): Promise<GroupRecord> {
-    if (caller.type === 'service') {
-      this.#scopes.requireScope(caller, scope);
-      return this.#existingGroup(groupId);
-    }
+    this.#scopes.requireScope(caller, scope);
+    if (caller.type === 'service') return this.#existingGroup(groupId);
     const group = await this.#sameOrgGroup(caller, groupId);
     if (!(await this.#membership(group, caller))) throw notGroupMember();
     return group;
@@ -229,10 +228,8 @@ export class GroupService {
 
   /** Membership may be changed by a service with groups:write, the group's owner, or an org owner/admin. */
   async #manageableGroup(caller: Principal, groupId: string): Promise<GroupRecord> {
-    if (caller.type === 'service') {
-      this.#scopes.requireScope(caller, 'groups:write');
-      return this.#existingGroup(groupId);
-    }
+    this.#scopes.requireScope(caller, 'groups:write');
+    if (caller.type === 'service') return this.#existingGroup(groupId);
     const group = await this.#sameOrgGroup(caller, groupId);
     if (isOrgAdmin(caller)) return group;
     if ((await this.#membership(group, caller))?.role !== 'owner') throw notGroupManager();

@@ -111,7 +111,8 @@ export class IdentityService {
     ip: string | null = null,
   ): Promise<UserDto> {
     const admin = this.#memberOf(caller, orgId);
-    if (!isOrgAdmin(admin)) throw notOrgAdmin();
+    // Creating accounts is not something an app acting for an admin may do.
+    if (!isOrgAdmin(admin) || admin.delegatedTo !== null) throw notOrgAdmin();
     const { users, passwords } = this.#deps;
     const email = normalizeEmail(input.email);
     if (await users.emailExists(email)) throw emailTaken();

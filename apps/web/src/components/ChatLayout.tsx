@@ -6,6 +6,7 @@ import { AccountLinks, AccountSettings } from './account/AccountSettings.tsx';
 import { EmailBanner } from './account/EmailBanner.tsx';
 import { OrgAdmin } from './account/OrgAdmin.tsx';
 import { isPublicAccountRoute, PublicAccountPage } from './account/PublicAccountPage.tsx';
+import { ConnectedApps } from './ConnectedApps.tsx';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { CreateGroup } from './CreateGroup.tsx';
 import { GroupList } from './GroupList.tsx';
@@ -85,6 +86,7 @@ function UserMenu() {
           </code>
         </p>
         <AccountLinks />
+        <ConnectedApps />
         <button
           type="button"
           className="secondary small"
