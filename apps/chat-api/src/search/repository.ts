@@ -58,9 +58,11 @@ export class SearchRepository {
       .limit(input.limit)
       .execute();
     if (recent.length >= input.limit) return recent;
-    return base()
+    // OFFSET 0 fences the match off from the ordering: planned alone, it is a GIN bitmap scan (cost =
+    // the matches); the sort of those few rows comes after.
+    return this.#db
+      .selectFrom(base().selectAll().where(matches).offset(0).as('found'))
       .selectAll()
-      .where(matches)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(input.limit)
