@@ -451,7 +451,8 @@ export async function chatPhases(ctx: BenchContext): Promise<PhaseOutcome> {
       benchmark: '6 calls to auth-api by chat-api during 5',
       result: `${fmtInt(calls.tokenRequests)} token requests, ${fmtInt(calls.groupLookups)} group lookups`,
       baseline: `${perThousand.toFixed(1)} lookups per 1,000 messages; during 4: ${fmtInt(sendCalls.tokenRequests)} tokens, ${fmtInt(sendCalls.groupLookups)} lookups`,
-      target: 'no call per message: lookups at cold start and TTL refresh only (< 1 per 10 messages), ≤ 2 tokens',
+      target:
+        'no call per message: lookups at cold start and TTL refresh only (< 1 per 10 messages), ≤ 2 tokens',
       verdict: calls.tokenRequests <= 2 && calls.groupLookups * 10 < d.sent ? 'met' : 'MISSED',
       notes: [
         `by route: ${
