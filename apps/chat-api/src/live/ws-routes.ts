@@ -65,7 +65,7 @@ class SocketConnection implements LiveConnection {
     return this.#socket.bufferedAmount;
   }
 
-  send(data: string): void {
+  send(data: string | Buffer): void {
     if (!this.isOpen) return;
     // Never let one client that does not read make the server buffer without bound or hold others
     // back: over the cap for longer than a burst takes to drain (or far over it), it is
@@ -79,7 +79,8 @@ class SocketConnection implements LiveConnection {
         return;
       }
     } else this.#overSince = 0;
-    this.#socket.send(data);
+    // A Buffer goes out as a text frame as it is: no copy, no UTF-8 encoding per subscriber.
+    this.#socket.send(data, { binary: false });
   }
 
   frame(frame: ServerFrame): void {
