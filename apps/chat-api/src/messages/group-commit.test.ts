@@ -17,6 +17,7 @@ describe('GroupCommitter', () => {
       writeOne: async () => {
         throw new Error('not used');
       },
+      retryAlone: () => true,
     });
     const first = committer.submit(1);
     await tick();
@@ -44,6 +45,7 @@ describe('GroupCommitter', () => {
         return items;
       },
       writeOne: async (n) => n,
+      retryAlone: () => true,
     });
     expect(await Promise.all([1, 2, 3, 4, 5, 6, 7].map((n) => committer.submit(n)))).toEqual([
       1, 2, 3, 4, 5, 6, 7,
@@ -64,6 +66,7 @@ describe('GroupCommitter', () => {
         if (n === 13) throw new Error('13 is bad');
         return n * 10;
       },
+      retryAlone: (error) => (error as Error).message.startsWith('unique violation'),
     });
     const results = await Promise.allSettled([12, 13, 14].map((n) => committer.submit(n)));
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
@@ -74,5 +77,23 @@ describe('GroupCommitter', () => {
     expect(singles).toEqual([12, 13, 14]);
     // The writer is still usable afterwards.
     expect(await committer.submit(1)).toBe(1);
+  });
+
+  it('never retries a batch that may have been stored: every write of it fails', async () => {
+    let singles = 0;
+    const committer = new GroupCommitter<number, number>({
+      maxBatch: 10,
+      writeBatch: async () => {
+        throw new Error('connection lost during commit');
+      },
+      writeOne: async (n) => {
+        singles += 1;
+        return n;
+      },
+      retryAlone: (error) => (error as Error).message.startsWith('unique violation'),
+    });
+    const results = await Promise.allSettled([1, 2, 3].map((n) => committer.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(singles).toBe(0);
   });
 });

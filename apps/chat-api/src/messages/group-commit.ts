@@ -5,14 +5,19 @@
  * Batches form by themselves: a write that finds the writer idle goes out on the next turn of the
  * event loop (with whatever else arrived in that turn); writes that arrive while a batch is being
  * committed wait and go out together as the next one. Light load pays no wait, heavy load pays one
- * flush per batch instead of one per write. A batch that fails as a whole (a unique-key race with
- * another instance, a deadlock) is retried write by write, so one bad write never fails the others.
+ * flush per batch instead of one per write. A batch whose statement was refused and rolled back as a
+ * whole (a unique-key race with another instance, a deadlock: `retryAlone` says which errors are
+ * that) is retried write by write, so one bad write never fails the others. Any other failure (the
+ * connection lost mid-commit: the batch may or may not be stored) fails every write of the batch,
+ * as it would fail a lone write: never written twice behind the caller's back.
  */
 export interface GroupCommitOptions<In, Out> {
   /** Writes every item in one statement; results in the items' order. */
   writeBatch: (items: In[]) => Promise<Out[]>;
-  /** Writes one item alone (the fallback when a batch fails). */
+  /** Writes one item alone (the fallback when a batch was refused). */
   writeOne: (item: In) => Promise<Out>;
+  /** True for an error after which the batch is certainly not stored (its statement rolled back). */
+  retryAlone: (error: unknown) => boolean;
   /** Items per statement at most. */
   maxBatch: number;
   /** Batches being committed at once (each holds a connection). */
@@ -63,9 +68,10 @@ export class GroupCommitter<In, Out> {
     this.#options.onBatch?.(batch.length);
     try {
       const results = await this.#options.writeBatch(batch.map((p) => p.item));
-      batch.forEach((pending, i) => pending.resolve(results[i]!));
+      for (const [i, pending] of batch.entries()) pending.resolve(results[i]!);
     } catch (error) {
-      if (batch.length === 1) batch[0]!.reject(error);
+      if (batch.length === 1 || !this.#options.retryAlone(error))
+        for (const pending of batch) pending.reject(error);
       else
         for (const pending of batch) {
           try {
