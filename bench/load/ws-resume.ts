@@ -8,6 +8,7 @@
  */
 import WebSocket from 'ws';
 import { childInput } from '../lib/processes.ts';
+import { monotonicMicros } from '../lib/profile.ts';
 
 export interface ResumeInput {
   chatUrl: string;
@@ -28,6 +29,8 @@ export interface ResumeRound {
 
 export interface ResumeResult {
   rounds: ResumeRound[];
+  /** The rounds on the monotonic clock (µs), to cut server profiles to them. */
+  windowUs: [number, number];
 }
 
 const input = childInput<ResumeInput>();
@@ -82,10 +85,13 @@ function round(): Promise<ResumeRound> {
 }
 
 const rounds: ResumeRound[] = [];
+const windowStart = monotonicMicros();
 for (let i = 0; i < input.rounds; i++) {
   const result = await round();
   rounds.push(result);
   process.stderr.write(`round ${i + 1}: ${result.received} messages in ${result.ms.toFixed(1)} ms\n`);
 }
-process.stdout.write(JSON.stringify({ rounds } satisfies ResumeResult));
+process.stdout.write(
+  JSON.stringify({ rounds, windowUs: [windowStart, monotonicMicros()] } satisfies ResumeResult),
+);
 process.exit(0);

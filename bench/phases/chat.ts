@@ -313,6 +313,7 @@ export async function resumeReplay(ctx: BenchContext): Promise<PhaseOutcome> {
         expected: events,
         rounds,
       } satisfies ResumeInput);
+      markMeasuredWindow(result.windowUs);
       const times = result.rounds.map((r) => r.ms).sort((a, b) => a - b);
       const median = times[Math.floor(times.length / 2)] ?? Number.POSITIVE_INFINITY;
       const clean = result.rounds.every(

@@ -437,7 +437,8 @@ export class LiveHub {
         conn.close(1013, 'slow consumer');
         return false;
       }
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      // Loopback and LAN clients drain 1 MB in well under a millisecond or two: poll often.
+      await new Promise((resolve) => setTimeout(resolve, 2));
     }
     return conn.isOpen;
   }
