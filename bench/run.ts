@@ -13,14 +13,24 @@ import { parseArgs } from 'node:util';
 import { type BenchContext, FULL_PLAN, type PhaseOutcome, QUICK_PLAN, quickChanges } from './lib/context.ts';
 import { createDatabase, postgresInfo, startRedis } from './lib/infra.ts';
 import { progress } from './lib/log.ts';
+import { describePinning } from './lib/pinning.ts';
 import { cleanupAll, freePort, installSignalCleanup, ROOT, runJsonChild, stopping } from './lib/processes.ts';
 import { type Row, renderTable } from './lib/table.ts';
 import type { Argon2Ceiling, CeilingInput, Es256Ceiling } from './load/ceilings.ts';
 import { groupRead, loginRate, tokenIssuance } from './phases/auth.ts';
-import { chatApiMissing, chatPhases } from './phases/chat.ts';
+import { chatApiMissing, chatPhases, embeddedSend, resumeReplay, wideDelivery } from './phases/chat.ts';
 import { readSearchPhases } from './phases/read-search.ts';
 
-const PHASES = ['token', 'group-read', 'login', 'chat', 'read-search'] as const;
+const PHASES = [
+  'token',
+  'group-read',
+  'login',
+  'chat',
+  'read-search',
+  'embedded',
+  'delivery-wide',
+  'resume',
+] as const;
 type PhaseName = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
@@ -68,6 +78,7 @@ async function main(): Promise<void> {
   );
   if (args.quick) for (const change of quickChanges()) progress(`quick mode: ${change}`);
   if (cpuProfDir) progress(`profiling servers (--cpu-prof): figures include the profiler's overhead`);
+  progress(describePinning());
   const redis = await startRedis();
   const pg = await postgresInfo();
   progress(
@@ -90,16 +101,26 @@ async function main(): Promise<void> {
   };
 
   progress('ceilings: ES256 signing and Argon2id, each in its own process');
-  const es256 = await runJsonChild<Es256Ceiling>('ceiling-es256', 'bench/load/ceilings.ts', {
-    kind: 'es256',
-    seconds: plan.ceilingSeconds,
-  } satisfies CeilingInput);
+  const es256 = await runJsonChild<Es256Ceiling>(
+    'ceiling-es256',
+    'bench/load/ceilings.ts',
+    {
+      kind: 'es256',
+      seconds: plan.ceilingSeconds,
+    } satisfies CeilingInput,
+    { role: 'server' },
+  );
   progress(`ES256: ${Math.round(es256.opsPerSec)} signatures/s (${es256.microsPerOp.toFixed(1)} µs each)`);
-  const argon2 = await runJsonChild<Argon2Ceiling>('ceiling-argon2', 'bench/load/ceilings.ts', {
-    kind: 'argon2',
-    seconds: plan.ceilingSeconds,
-    concurrency: plan.argon2Concurrency,
-  } satisfies CeilingInput);
+  const argon2 = await runJsonChild<Argon2Ceiling>(
+    'ceiling-argon2',
+    'bench/load/ceilings.ts',
+    {
+      kind: 'argon2',
+      seconds: plan.ceilingSeconds,
+      concurrency: plan.argon2Concurrency,
+    } satisfies CeilingInput,
+    { role: 'server' },
+  );
   progress(
     `Argon2id: ${argon2.msPerHash.toFixed(1)} ms per verification, ${Math.round(argon2.concurrentPerSec)}/s with ${argon2.concurrency} in flight`,
   );
@@ -111,6 +132,9 @@ async function main(): Promise<void> {
     ['login', '3 login', loginRate],
     ['chat', '4–6 chat send, delivery, calls to auth-api', chatPhases],
     ['read-search', '7–8 unread counts and search over 1,000,000 messages', readSearchPhases],
+    ['embedded', '9 chat send on the embedded default', embeddedSend],
+    ['delivery-wide', '10 delivery to 10,000 subscribers over 1,000 groups', wideDelivery],
+    ['resume', '11 resume over 10,000 missed messages', resumeReplay],
   ];
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
@@ -147,7 +171,8 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(' ')} at end`,
     ...(args.quick ? [`quick mode changed: ${quickChanges().join('; ')}`] : []),
-    'Servers, load generator, PostgreSQL and Redis share these cores: see bench/README.md on reading the figures.',
+    describePinning(),
+    'PostgreSQL and Redis (and anyone else on the machine) share these cores: see bench/README.md on reading the figures.',
     '',
   ];
   console.log(header.join('\n'));
@@ -168,6 +193,7 @@ async function main(): Promise<void> {
         postgres: pg,
         redis: { privateServer: redis.privateServer },
         plan,
+        pinning: describePinning(),
         ceilings: ctx.ceilings,
         results: data,
         failures,

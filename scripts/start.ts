@@ -2,7 +2,8 @@
  * `npm start`: the whole platform with one command.
  *
  * Embedded default (no DATABASE_URL / REDIS_URL): one process hosts auth-api (8000), chat-api (8001…)
- * and the web client (8080) on PGlite under ./data, sharing an in-process event bus, with the demo data.
+ * and the web client (8080) on PGlite under ./data, with the demo data; auth-api and chat-api each run
+ * on their own worker thread with their own PGlite, and talk over an in-process bus (BroadcastChannel).
  * With REDIS_URL set, each service runs as its own process (as in production) and talks over Redis;
  * AUTH_DATABASE_URL / CHAT_DATABASE_URL (or DATABASE_URL for both… no: each service owns its database)
  * point them at PostgreSQL. CHAT_INSTANCES=N starts N chat-api instances on consecutive ports.
@@ -12,6 +13,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 const root = resolve(import.meta.dirname, '..');
 const env = process.env;
@@ -104,7 +106,7 @@ const chatEnv = (port: number): Record<string, string> => ({
 function banner(): void {
   const password = env.DEMO_PASSWORD ?? 'correct-horse-battery-staple';
   console.log(`
-GroupChat platform is up (${mode === 'embedded' ? 'embedded: PGlite under ./data, in-process events' : 'processes, events over Redis'})
+GroupChat platform is up (${mode === 'embedded' ? 'embedded: PGlite under ./data, one thread per service, in-process events' : 'processes, events over Redis'})
   web client   ${webUrl}
   auth-api     ${authUrl}   (OpenAPI: ${authUrl}/docs)
   chat-api     ${chatUrls.join(', ')}   (OpenAPI: ${chatUrls[0]}/docs)
@@ -117,23 +119,56 @@ Live scenario:  npm run scenario      Stop: Ctrl-C
 `);
 }
 
-async function runEmbedded(): Promise<void> {
-  const { MemoryBus, createLogger } = await import('@groupchat/service-kit');
-  const { loadAuthConfig } = await import('@groupchat/auth-api/config');
-  const { startAuthApi } = await import('@groupchat/auth-api/boot');
-  const { startChatApi } = await import('@groupchat/chat-api/boot');
-  const bus = new MemoryBus();
-  const auth = await startAuthApi(loadAuthConfig(authEnv), {
-    bus,
-    logger: createLogger('auth-api', common.LOG_LEVEL),
+/** One service on its own worker thread (scripts/embedded-service.ts); resolves once it listens. */
+function startServiceThread(
+  service: 'auth-api' | 'chat-api',
+  envs: Record<string, string>[],
+): Promise<Worker> {
+  const worker = new Worker(new URL('./embedded-service.ts', import.meta.url), {
+    workerData: { service, envs, logLevel: common.LOG_LEVEL },
+    name: service,
   });
-  const chats = [];
-  for (let i = 0; i < chatInstances; i++) {
-    chats.push(
-      await startChatApi(chatEnv(chatPort + i), { bus, logger: createLogger('chat-api', common.LOG_LEVEL) }),
-    );
-  }
-  const closers: (() => Promise<void>)[] = [...chats.map((c) => () => c.close()), () => auth.close()];
+  return new Promise((resolveReady, reject) => {
+    const onExit = (code: number) =>
+      reject(new Error(`${service} thread exited with ${code} before it was ready`));
+    worker.once('error', reject);
+    worker.once('exit', onExit);
+    worker.once('message', (message: { type?: string }) => {
+      if (message?.type !== 'ready') return;
+      worker.off('error', reject);
+      worker.off('exit', onExit);
+      worker.on('error', (error) => console.error(`${service}: ${error.stack ?? error}`));
+      resolveReady(worker);
+    });
+  });
+}
+
+/** Asks a service thread to close its servers and storage, and waits for it (10 s at most). */
+async function stopServiceThread(worker: Worker): Promise<void> {
+  const stopped = new Promise<void>((resolveStopped) => {
+    worker.on('message', (message: { type?: string }) => {
+      if (message?.type === 'stopped') resolveStopped();
+    });
+    worker.once('exit', () => resolveStopped());
+  });
+  worker.postMessage({ type: 'stop' });
+  await Promise.race([stopped, new Promise((r) => setTimeout(r, 10_000))]);
+  await worker.terminate();
+}
+
+/**
+ * Embedded: each service on its own worker thread with its own PGlite (auth-api on one, every
+ * chat-api instance on another: they share one data directory), so one service's database work never
+ * stalls the other; events between them over BroadcastChannel (service-kit's ThreadBus). The web
+ * server stays on the main thread.
+ */
+async function runEmbedded(): Promise<void> {
+  const auth = await startServiceThread('auth-api', [authEnv]);
+  const chat = await startServiceThread(
+    'chat-api',
+    chatUrls.map((_, i) => chatEnv(chatPort + i)),
+  );
+  const closers: (() => Promise<void>)[] = [() => stopServiceThread(chat), () => stopServiceThread(auth)];
   if (existsSync(join(root, 'apps/web/server.ts'))) {
     const { startWebServer } = await import('@groupchat/web/server');
     const web = await startWebServer({
@@ -152,7 +187,6 @@ async function runEmbedded(): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: stopping…`);
     for (const close of closers) await close().catch((error) => console.error(error));
-    await bus.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -17,7 +17,7 @@ export interface Plan {
   durationSeconds: number;
   /** Per ceiling measurement (ES256 signing, Argon2id). */
   ceilingSeconds: number;
-  connections: { token: number; groupRead: number; login: number; chatSend: number };
+  connections: { token: number; groupRead: number; login: number; chatSend: number; embeddedSend: number };
   delivery: {
     subscribers: number;
     groups: number;
@@ -28,6 +28,10 @@ export interface Plan {
     drainSeconds: number;
     senderConnections: number;
   };
+  /** The wide delivery benchmark: 10,000 subscribers over 1,000 groups. */
+  wideDelivery: Plan['delivery'];
+  /** Missed messages one socket replays on resume, and how many times it is measured. */
+  resume: { events: number; rounds: number };
   /** Groups the chat-send benchmark spreads over (the delivery groups). */
   chatSendGroups: number;
   /** Argon2id verifications kept in flight for the ceiling: libuv's default pool size. */
@@ -38,7 +42,7 @@ export const FULL_PLAN: Plan = {
   warmupSeconds: 5,
   durationSeconds: 20,
   ceilingSeconds: 4,
-  connections: { token: 16, groupRead: 32, login: 16, chatSend: 32 },
+  connections: { token: 16, groupRead: 32, login: 16, chatSend: 32, embeddedSend: 50 },
   delivery: {
     subscribers: 1000,
     groups: 100,
@@ -48,6 +52,16 @@ export const FULL_PLAN: Plan = {
     drainSeconds: 10,
     senderConnections: 32,
   },
+  wideDelivery: {
+    subscribers: 10_000,
+    groups: 1_000,
+    ratePerSec: 1000,
+    warmupSeconds: 5,
+    durationSeconds: 30,
+    drainSeconds: 10,
+    senderConnections: 32,
+  },
+  resume: { events: 10_000, rounds: 5 },
   chatSendGroups: 100,
   argon2Concurrency: 4,
 };
@@ -59,6 +73,8 @@ export const QUICK_PLAN: Plan = {
   durationSeconds: 5,
   ceilingSeconds: 2,
   delivery: { ...FULL_PLAN.delivery, warmupSeconds: 2, durationSeconds: 10 },
+  wideDelivery: { ...FULL_PLAN.wideDelivery, warmupSeconds: 2, durationSeconds: 10 },
+  resume: { ...FULL_PLAN.resume, rounds: 3 },
 };
 
 /** Human-readable list of what --quick changes against the full run (printed, and kept in the JSON). */

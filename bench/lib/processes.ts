@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { progress } from './log.ts';
+import { pinned, type Role } from './pinning.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -101,6 +102,8 @@ export interface SpawnOptions {
   captureStdout?: boolean;
   /** Written to the child's stdin, which is then closed. */
   stdin?: string;
+  /** Which cores it runs on (bench/lib/pinning.ts); unpinned when absent. */
+  role?: Role;
 }
 
 export function spawnNode(
@@ -109,7 +112,12 @@ export function spawnNode(
   options: SpawnOptions = {},
 ): ManagedProcess & { stdout(): string } {
   assertNotStopping(name);
-  const child = spawn(NODE, [...(options.nodeArgs ?? []), resolve(ROOT, script), ...(options.args ?? [])], {
+  const command = pinned(options.role ?? 'platform', NODE, [
+    ...(options.nodeArgs ?? []),
+    resolve(ROOT, script),
+    ...(options.args ?? []),
+  ]);
+  const child = spawn(command.command, command.args, {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -175,9 +183,10 @@ export async function runJsonChild<T>(
   name: string,
   script: string,
   input: unknown,
-  options: { nodeArgs?: string[]; env?: Record<string, string> } = {},
+  options: { nodeArgs?: string[]; env?: Record<string, string>; role?: Role } = {},
 ): Promise<T> {
   const proc = spawnNode(name, script, {
+    role: 'load',
     ...options,
     stdin: JSON.stringify(input),
     captureStdout: true,

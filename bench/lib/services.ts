@@ -2,9 +2,12 @@
  * The servers under test, started exactly as in production (`node apps/<app>/src/main.ts` with its
  * env), and the oidc-provider peer. With --cpu-prof each server process writes a V8 CPU profile on exit.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { progress } from './log.ts';
-import { type ManagedProcess, spawnNode, waitHealthy } from './processes.ts';
+import type { Role } from './pinning.ts';
+import { freePort, type ManagedProcess, onCleanup, spawnNode, waitHealthy } from './processes.ts';
 
 export const SERVICE_CLIENT_ID = 'chat-api-service';
 export const DEMO_PASSWORD = 'correct-horse-battery-staple';
@@ -49,9 +52,10 @@ async function startServer(
   port: number,
   env: Record<string, string>,
   settings: ServerSettings,
+  role: Role = 'server',
 ): Promise<Server> {
   const prof = profiling(settings, label);
-  const proc = spawnNode(label, script, { nodeArgs: prof.nodeArgs, env });
+  const proc = spawnNode(label, script, { nodeArgs: prof.nodeArgs, env, role });
   const url = `http://127.0.0.1:${port}`;
   await waitHealthy(proc, `${url}/health`);
   return {
@@ -68,9 +72,28 @@ export function authIssuer(settings: ServerSettings): string {
   return `http://127.0.0.1:${settings.authPort}`;
 }
 
-/** auth-api on PostgreSQL with the demo data, the declared chat-api-service client and no effective rate limits. */
-export async function startAuthApi(settings: ServerSettings, label: string): Promise<Server> {
-  progress(`starting auth-api (${label})`);
+/** A fresh data directory for a PGlite-backed process, removed at exit. */
+export function tempDataDir(label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `bench-${label}-`));
+  onCleanup(`data directory ${dir}`, async () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * auth-api with the demo data, the declared chat-api-service client and no effective rate limits.
+ * `postgres`: PostgreSQL + Redis (production); `pglite`: the embedded mode (PGlite in a fresh data
+ * directory, in-memory limiter and bus), the way `npm start` runs it without DATABASE_URL/REDIS_URL.
+ */
+export async function startAuthApi(
+  settings: ServerSettings,
+  label: string,
+  storage: 'postgres' | 'pglite' = 'postgres',
+): Promise<Server> {
+  progress(`starting auth-api (${label}, ${storage === 'postgres' ? 'PostgreSQL + Redis' : 'PGlite'})`);
+  const storageEnv: Record<string, string> =
+    storage === 'postgres'
+      ? { DATABASE_URL: settings.authDatabaseUrl, REDIS_URL: settings.redisUrl }
+      : { DATA_DIR: tempDataDir(label) };
   return startServer(
     label,
     'apps/auth-api/src/main.ts',
@@ -79,8 +102,7 @@ export async function startAuthApi(settings: ServerSettings, label: string): Pro
       PORT: String(settings.authPort),
       HOST: '127.0.0.1',
       ISSUER: authIssuer(settings),
-      DATABASE_URL: settings.authDatabaseUrl,
-      REDIS_URL: settings.redisUrl,
+      ...storageEnv,
       SERVICE_CLIENT_SECRET: settings.serviceClientSecret,
       SEED_DEMO_DATA: 'true',
       LOG_LEVEL: 'warn',
@@ -93,7 +115,12 @@ export async function startAuthApi(settings: ServerSettings, label: string): Pro
   );
 }
 
-export async function startChatApi(settings: ServerSettings, label: string, port: number): Promise<Server> {
+export async function startChatApi(
+  settings: ServerSettings,
+  label: string,
+  port: number,
+  extraEnv: Record<string, string> = {},
+): Promise<Server> {
   progress(`starting chat-api (${label})`);
   const authUrl = authIssuer(settings);
   return startServer(
@@ -111,9 +138,53 @@ export async function startChatApi(settings: ServerSettings, label: string, port
       SERVICE_CLIENT_ID: SERVICE_CLIENT_ID,
       SERVICE_CLIENT_SECRET: settings.serviceClientSecret,
       LOG_LEVEL: 'warn',
+      ...extraEnv,
     },
     settings,
   );
+}
+
+export interface Platform extends Server {
+  authUrl: string;
+  chatUrl: string;
+}
+
+/**
+ * The embedded default exactly as `npm start` runs it (scripts/start.ts, no DATABASE_URL/REDIS_URL:
+ * PGlite, in-process bus, demo data), on free ports and a fresh data directory. Unpinned: it is the
+ * whole platform on however many threads it uses.
+ */
+export async function startEmbeddedPlatform(settings: ServerSettings, label: string): Promise<Platform> {
+  progress(`starting the embedded platform (${label}: scripts/start.ts, PGlite, in-process bus)`);
+  const [authPort, chatPort, webPort] = [await freePort(), await freePort(), await freePort()];
+  const env: Record<string, string> = {
+    AUTH_PORT: String(authPort),
+    CHAT_PORT: String(chatPort),
+    WEB_PORT: String(webPort),
+    HOST: '127.0.0.1',
+    DATA_DIR: tempDataDir(label),
+    SERVICE_CLIENT_SECRET: settings.serviceClientSecret,
+    LOG_LEVEL: 'warn',
+    PLATFORM_MODE: 'embedded',
+  };
+  // The launcher must not see the orchestrator's storage settings: embedded means none.
+  for (const key of ['DATABASE_URL', 'REDIS_URL', 'AUTH_DATABASE_URL', 'CHAT_DATABASE_URL']) env[key] = '';
+  const prof = profiling(settings, label);
+  const proc = spawnNode(label, 'scripts/start.ts', { nodeArgs: prof.nodeArgs, env, role: 'platform' });
+  const authUrl = `http://127.0.0.1:${authPort}`;
+  const chatUrl = `http://127.0.0.1:${chatPort}`;
+  await waitHealthy(proc, `${authUrl}/health`, 180_000);
+  await waitHealthy(proc, `${chatUrl}/health`, 60_000);
+  return {
+    url: chatUrl,
+    authUrl,
+    chatUrl,
+    proc,
+    profilePath: prof.path,
+    async stop() {
+      await proc.stop();
+    },
+  };
 }
 
 export const PEER_CLIENT_ID = 'bench-client';

@@ -16,6 +16,7 @@
  * Started by bench/run.ts with its input as JSON on stdin; progress on stderr, one JSON result on stdout.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -39,6 +40,8 @@ export interface DeliveryInput {
   senderConnections: number;
   /** Processes whose CPU use is measured while sending (label → pid). */
   watch: Record<string, number>;
+  /** The server whose resident memory is sampled (VmRSS, every 250 ms from the first connection on). */
+  rssPid?: number;
 }
 
 export interface DeliveryResult {
@@ -76,6 +79,8 @@ export interface DeliveryResult {
   windowUs: [number, number];
   /** Cores used while sending and draining, per watched process, PostgreSQL, this process, the rest. */
   cpuCores: Record<string, number>;
+  /** Highest resident set size of `rssPid` seen, in MiB (0 when not sampled). */
+  serverRssMaxMiB: number;
 }
 
 const input = childInput<DeliveryInput>();
@@ -181,6 +186,16 @@ function connect(index: number): Promise<void> {
     socket.on('message', setup);
   });
 }
+
+let rssMaxKiB = 0;
+function sampleRss(): void {
+  if (!input.rssPid) return;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${input.rssPid}/status`, 'utf8'));
+    if (match) rssMaxKiB = Math.max(rssMaxKiB, Number(match[1]));
+  } catch {}
+}
+const rssTimer = setInterval(sampleRss, 250);
 
 say(`connecting ${input.subscribers} subscribers over ${groupCount} groups`);
 const connectStarted = performance.now();
@@ -299,6 +314,8 @@ const drainSeconds = (performance.now() - drainStarted) / 1000;
 running = false;
 loopDelay.disable();
 const cpu = cpuCores(cpuBefore, cpuSnapshot(input.watch));
+sampleRss();
+clearInterval(rssTimer);
 
 const receivedAcked = receivedOfAcked();
 const result: DeliveryResult = {
@@ -328,6 +345,7 @@ const result: DeliveryResult = {
   socketsClosedDuringRun: closedDuringRun,
   windowUs: [windowStart, monotonicMicros()],
   cpuCores: cpu,
+  serverRssMaxMiB: Math.round(rssMaxKiB / 1024),
   loadProcessLoopDelayMs: {
     p50: loopDelay.percentile(50) / 1e6,
     p99: loopDelay.percentile(99) / 1e6,

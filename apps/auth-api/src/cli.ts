@@ -18,8 +18,10 @@ import { parseArgs } from 'node:util';
 import { KNOWN_SCOPES } from '@groupchat/contract';
 import {
   ConfigError,
+  createBus,
   createLogger,
   type Env,
+  type EventBus,
   HttpProblem,
   MemoryBus,
   MemoryRateLimiter,
@@ -116,6 +118,7 @@ export async function runCli(
     io.err(`database: PGlite at ${config.database.dataDir} (stop the server using it first)`);
   const logger = createLogger('auth-cli', env.LOG_LEVEL === undefined ? 'warn' : config.logLevel);
   const database = await openDatabase<AuthDB>(config.database);
+  let cliBus: EventBus | undefined;
   try {
     const applied = await migrateToLatest(database.db, migrations);
     if (group === 'migrate') {
@@ -129,7 +132,11 @@ export async function runCli(
       rateLimiter: new MemoryRateLimiter(),
       logger,
     });
-    const clients = createClientService({ db: database.db, logger });
+    // With Redis configured, running auth-api instances cache client records: tell them of our changes.
+    if (config.redisUrl && config.database.kind === 'postgres') {
+      cliBus = createBus(config.redisUrl);
+    }
+    const clients = createClientService({ db: database.db, logger, ...(cliBus ? { bus: cliBus } : {}) });
     switch (commandName) {
       case 'clients create': {
         if (!values.name) throw new UsageError('clients create needs --name');
@@ -246,6 +253,7 @@ export async function runCli(
     }
     throw error;
   } finally {
+    await cliBus?.close();
     await database.close();
   }
 }

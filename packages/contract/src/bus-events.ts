@@ -17,6 +17,8 @@ export const Channels = {
   chatMessages: 'chat.messages',
   /** chat-api → chat-api instances: ephemeral live signals (typing, presence, a user's read marker). */
   chatSignals: 'chat.signals',
+  /** auth-api → auth-api instances (and the CLI): an OAuth client changed; cached copies are stale. */
+  oauthClients: 'auth.oauth-clients',
 } as const;
 export type Channel = (typeof Channels)[keyof typeof Channels];
 
@@ -77,3 +79,12 @@ export const ChatEventsBusEvent = Type.Object({
 });
 export const ChatMessageEventSchema = Type.Union([ChatEventsBusEvent]);
 export type ChatMessageEvent = Static<typeof ChatMessageEventSchema>;
+
+export const ClientChangedEvent = Type.Object(
+  {
+    type: Type.Literal('client_changed'),
+    client_id: Type.String(),
+  },
+  { description: 'an OAuth client was created, changed, rotated or deleted: drop cached copies of clients' },
+);
+export type ClientChangedEvent = Static<typeof ClientChangedEvent>;

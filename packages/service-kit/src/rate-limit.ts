@@ -11,8 +11,20 @@ export interface RateLimitDecision {
   retryAfterSeconds: number;
 }
 
+/** One counter of a `hitMany` call. */
+export interface RateLimitHit {
+  key: string;
+  limit: number;
+  windowSeconds: number;
+}
+
 export interface RateLimiter {
   hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitDecision>;
+  /**
+   * Several counters at once (each incremented, whatever the others decide), one decision each in the
+   * same order: one round trip where a request is limited on more than one key (per IP and per client).
+   */
+  hitMany(hits: readonly RateLimitHit[]): Promise<RateLimitDecision[]>;
   close(): Promise<void>;
 }
 
@@ -37,6 +49,13 @@ export class MemoryRateLimiter implements RateLimiter {
     };
   }
 
+  async hitMany(hits: readonly RateLimitHit[]): Promise<RateLimitDecision[]> {
+    const decisions: RateLimitDecision[] = [];
+    for (const { key, limit, windowSeconds } of hits)
+      decisions.push(await this.hit(key, limit, windowSeconds));
+    return decisions;
+  }
+
   #sweep(now: number): void {
     if (now - this.#lastSweep < 10_000) return;
     this.#lastSweep = now;
@@ -48,43 +67,61 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
+/** Every key: INCR, start its window on the first hit, report count and remaining ms (ARGV[i] = window of KEYS[i]). */
 const HIT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {count, redis.call('PTTL', KEYS[1])}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('PEXPIRE', key, ARGV[i]) end
+  out[2 * i - 1] = count
+  out[2 * i] = redis.call('PTTL', key)
+end
+return out
 `;
 
+type ScriptedRedis = Redis & {
+  rateLimitHit(numberOfKeys: number, ...keysThenWindows: (string | number)[]): Promise<number[]>;
+};
+
 export class RedisRateLimiter implements RateLimiter {
-  readonly #redis: Redis;
+  readonly #redis: ScriptedRedis;
   readonly #prefix: string;
   readonly #fallback = new MemoryRateLimiter();
 
   constructor(url: string, prefix = 'rl:') {
-    this.#redis = new Redis(url, {
+    const redis = new Redis(url, {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       connectionName: 'rate-limit',
     });
+    // EVALSHA, falling back to EVAL once when Redis does not know the script yet.
+    redis.defineCommand('rateLimitHit', { lua: HIT_SCRIPT });
+    this.#redis = redis as ScriptedRedis;
     this.#redis.on('error', () => {});
     this.#prefix = prefix;
   }
 
   async hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitDecision> {
+    const [decision] = await this.hitMany([{ key, limit, windowSeconds }]);
+    return decision!;
+  }
+
+  async hitMany(hits: readonly RateLimitHit[]): Promise<RateLimitDecision[]> {
     try {
-      const [count, ttl] = (await this.#redis.eval(
-        HIT_SCRIPT,
-        1,
-        this.#prefix + key,
-        windowSeconds * 1000,
-      )) as [number, number];
-      return {
-        allowed: count <= limit,
-        remaining: Math.max(0, limit - count),
-        retryAfterSeconds: Math.max(1, Math.ceil(ttl / 1000)),
-      };
+      const keys = hits.map((h) => this.#prefix + h.key);
+      const windows = hits.map((h) => h.windowSeconds * 1000);
+      const reply = await this.#redis.rateLimitHit(hits.length, ...keys, ...windows);
+      return hits.map(({ limit }, i) => {
+        const count = reply[2 * i]!;
+        return {
+          allowed: count <= limit,
+          remaining: Math.max(0, limit - count),
+          retryAfterSeconds: Math.max(1, Math.ceil(reply[2 * i + 1]! / 1000)),
+        };
+      });
     } catch {
       // Redis unreachable: keep limiting, per instance, rather than fail open or refuse everyone.
-      return this.#fallback.hit(key, limit, windowSeconds);
+      return this.#fallback.hitMany(hits);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { HttpServer } from '@groupchat/service-kit';
+import type { EventBus, HttpServer } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { createAuditRepository } from '../audit/repository.ts';
@@ -16,6 +16,8 @@ export function createClientService(deps: {
   logger: Logger;
   now?: () => number;
   exclusiveDatabase?: boolean;
+  /** Shared database: announce changes here and hear other instances' (see ClientService). */
+  bus?: EventBus;
 }): ClientService {
   return new ClientService({
     repository: createClientRepository(deps.db),
@@ -23,6 +25,7 @@ export function createClientService(deps: {
     logger: deps.logger,
     ...(deps.now ? { now: deps.now } : {}),
     exclusiveDatabase: deps.exclusiveDatabase ?? false,
+    bus: deps.bus,
   });
 }
 
@@ -30,8 +33,10 @@ const services = new WeakMap<Kysely<AuthDB>, ClientService>();
 
 /**
  * The one ClientService per database handle: the admin routes, the OAuth endpoints (client
- * authentication) and boot-time configuration share it, and with it the caches. On PGlite the process
- * owns the database, so client records are cached too (invalidated by our own writes).
+ * authentication) and boot-time configuration share it, and with it the caches. Client records are
+ * cached on PGlite (the process owns the database: invalidated by our own writes) and on PostgreSQL
+ * with a Redis bus (every instance announces its changes there); on PostgreSQL with an in-process bus
+ * (which cannot reach other instances or the CLI) every authentication reads the database.
  */
 export function clientServiceFor(core: AuthCore): ClientService {
   let service = services.get(core.db);
@@ -41,6 +46,7 @@ export function clientServiceFor(core: AuthCore): ClientService {
       logger: core.logger,
       now: core.now,
       exclusiveDatabase: core.config.database.kind === 'pglite',
+      ...(core.bus.kind === 'redis' ? { bus: core.bus } : {}),
     });
     services.set(core.db, service);
   }

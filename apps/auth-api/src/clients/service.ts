@@ -1,11 +1,13 @@
 import {
+  Channels,
   CLIENT_ID_PATTERN,
+  type ClientChangedEvent,
   GRANT_TYPES,
   KNOWN_SCOPES,
   MAX_GRACE_SECONDS,
   MIN_SUPPLIED_SECRET_LENGTH,
 } from '@groupchat/contract';
-import { problems, uuidv7 } from '@groupchat/service-kit';
+import { type EventBus, problems, uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { type AuditEntry, type AuditRepository, type AuditWrite, actorOf } from '../audit/repository.ts';
 import type { DeclaredClient } from '../config.ts';
@@ -78,6 +80,12 @@ export interface AuthenticateHooks {
 const DUMMY_SECRET = 'not-a-real-client-secret-only-burns-the-same-time';
 
 /**
+ * On a shared database, how long a cached client record is trusted without news from the bus: the
+ * bound on a change missed because its bus message was lost (the bus is bypassed while it is down).
+ */
+export const SHARED_RECORD_TTL_MS = 5_000;
+
+/**
  * The OAuth client registry: registration, reading, deletion, secret rotation, and client
  * authentication for the token, introspection and revocation endpoints. Every public method that
  * changes or reveals clients checks access first.
@@ -89,6 +97,10 @@ export class ClientService {
   readonly #cache = new VerifiedSecretCache();
   readonly #records: ClientRecordCache | null;
   readonly #audit: AuditRepository | undefined;
+  /** Shared database: where changes are announced to (and heard from) every other instance. */
+  readonly #bus: EventBus | null;
+  #listening = false;
+  #busWasDown = false;
   #dummyHash: Promise<string> | null = null;
 
   constructor(options: {
@@ -103,12 +115,72 @@ export class ClientService {
     exclusiveDatabase?: boolean;
     /** Where client.created / secret_rotated / deleted are recorded, in the change's transaction. */
     audit?: AuditRepository;
+    /**
+     * A shared database (PostgreSQL) with a bus that reaches every instance (Redis): records are
+     * cached too, every committed change is announced on the bus and every instance that hears it
+     * forgets its copies; while the bus is down every authentication reads the database again.
+     */
+    bus?: EventBus | undefined;
   }) {
     this.#audit = options.audit;
     this.#repository = options.repository;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
-    this.#records = options.exclusiveDatabase ? new ClientRecordCache() : null;
+    const shared = !options.exclusiveDatabase && options.bus !== undefined;
+    this.#bus = shared ? options.bus! : null;
+    this.#records = options.exclusiveDatabase
+      ? new ClientRecordCache()
+      : shared
+        ? new ClientRecordCache({ ttlMs: SHARED_RECORD_TTL_MS, now: this.#now })
+        : null;
+    if (this.#bus) void this.#listen(this.#bus);
+  }
+
+  async #listen(bus: EventBus): Promise<void> {
+    try {
+      await bus.subscribe(Channels.oauthClients, () => this.#records?.invalidate());
+      // Only now may records be kept: a change announced before the subscription would be missed.
+      this.#records?.invalidate();
+      this.#listening = true;
+    } catch (error) {
+      this.#logger.warn(
+        { err: error, event: 'client_change_subscribe_failed' },
+        'cannot hear client changes: reading clients from the database on every request',
+      );
+    }
+  }
+
+  /** Whether cached records may answer now (shared database: only while the bus carries changes). */
+  #cacheUsable(): boolean {
+    if (!this.#records) return false;
+    if (!this.#bus) return true;
+    if (!this.#listening) return false;
+    if (!this.#bus.healthy()) {
+      this.#busWasDown = true;
+      return false;
+    }
+    if (this.#busWasDown) {
+      // Changes announced while it was down never reached us.
+      this.#busWasDown = false;
+      this.#records.invalidate();
+    }
+    return true;
+  }
+
+  /** After a committed change to a client: forget our copies and tell every other instance. */
+  async #changed(clientId: string): Promise<void> {
+    this.#records?.invalidate();
+    if (!this.#bus) return;
+    const event: ClientChangedEvent = { type: 'client_changed', client_id: clientId };
+    try {
+      await this.#bus.publish(Channels.oauthClients, event);
+    } catch (error) {
+      // Other instances fall back on the TTL (SHARED_RECORD_TTL_MS) for this change.
+      this.#logger.warn(
+        { err: error, event: 'client_change_publish_failed', client_id: clientId },
+        'client change not announced on the bus',
+      );
+    }
   }
 
   // ---------------------------------------------------------------- administration
@@ -169,7 +241,7 @@ export class ClientService {
         throw problems.conflict(`client_id "${clientId}" is already taken`, 'client_id_taken');
       throw error;
     }
-    this.#records?.invalidate();
+    await this.#changed(clientId);
     // We hashed it a moment ago: this process need not pay Argon2id again to recognise it.
     if (secretRow && clientSecret) this.#cache.remember(secretRow.id, this.#cache.digest(clientSecret));
     this.#logger.info(
@@ -209,7 +281,7 @@ export class ClientService {
       clientId,
       this.#audited(actor, 'client.deleted', clientId, ip),
     );
-    this.#records?.invalidate();
+    await this.#changed(clientId);
     if (!deleted) throw notFound(clientId);
     this.#logger.info(
       { event: 'oauth_client_deleted', client_id: clientId, actor: describeActor(actor) },
@@ -302,7 +374,7 @@ export class ClientService {
         existing.firstParty !== fields.firstParty
       ) {
         await this.#repository.update(client.clientId, fields, new Date(this.#now()));
-        this.#records?.invalidate();
+        await this.#changed(client.clientId);
         this.#logger.info(
           { event: 'oauth_client_updated', client_id: client.clientId, scopes: fields.allowedScopes },
           'declared OAuth client updated from configuration',
@@ -327,6 +399,7 @@ export class ClientService {
 
   async deleteExpiredSecrets(): Promise<number> {
     const purged = await this.#repository.deleteExpiredSecrets(new Date(this.#now()));
+    // Expired secrets are refused by the clock already: forgetting our copies is enough.
     this.#records?.invalidate();
     return purged;
   }
@@ -334,10 +407,28 @@ export class ClientService {
   // ---------------------------------------------------------------- authentication
 
   /**
-   * The client when `secret` is one of its current secrets, else null. On PostgreSQL the client and its
-   * secret rows are read from the database on every call (one indexed query), so a deletion or
-   * rotation on any instance takes effect at once; on PGlite (this process is the only writer) they come
-   * from memory, invalidated by our own writes. The Argon2id verification is paid once per (secret row,
+   * The client when `secret` is one of its current secrets, answered from memory alone, or undefined
+   * when memory cannot tell (record not cached, secret not verified here yet, a wrong secret): then
+   * the caller goes through `authenticate`. The token endpoint's hot path: no storage round trip.
+   */
+  authenticateFromMemory(clientId: string, secret: string): ClientRecord | undefined {
+    if (!this.#cacheUsable()) return undefined;
+    const cached = this.#records!.peek(clientId);
+    if (!cached || cached.clientType !== 'confidential') return undefined;
+    const digest = this.#cache.digest(secret);
+    const now = this.#now();
+    for (const row of cached.secrets) {
+      if (row.expiresAt !== null && row.expiresAt.getTime() <= now) continue;
+      if (this.#cache.matches(row.id, digest)) return stripSecrets(cached);
+    }
+    return undefined;
+  }
+
+  /**
+   * The client when `secret` is one of its current secrets, else null. Records come from memory when
+   * this process may trust it (PGlite: the only writer, invalidated by its own writes; PostgreSQL:
+   * invalidated by every instance's announcements on the bus, read again while the bus is down), else
+   * from the database (one indexed query). The Argon2id verification is paid once per (secret row,
    * presented value) per process; after that a success costs one HMAC and a constant-time comparison.
    */
   async authenticate(
@@ -382,7 +473,7 @@ export class ClientService {
   /** The client with the secrets valid now: from the database, or the exclusive-database cache. */
   async #lookup(clientId: string): Promise<ClientWithSecrets | undefined> {
     const load = () => this.#repository.findWithSecrets(clientId);
-    const record = this.#records ? await this.#records.get(clientId, load) : await load();
+    const record = this.#cacheUsable() ? await this.#records!.get(clientId, load) : await load();
     if (!record) return undefined;
     const now = this.#now();
     return {
@@ -409,7 +500,7 @@ export class ClientService {
       expireAt,
       audit,
     );
-    this.#records?.invalidate();
+    await this.#changed(clientId);
     if (!done) throw notFound(clientId);
     this.#cache.remember(row.id, this.#cache.digest(clientSecret));
     return expireAt;

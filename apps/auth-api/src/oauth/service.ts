@@ -79,16 +79,36 @@ export class OAuthService {
     ip: string,
     sentAuthorization = false,
   ): Promise<TokenResponse> {
-    const { limits, issuer, logger, issuerUrl } = this.#deps;
-    await limits.perIp('token', ip);
-    if (params.grant_type === 'authorization_code' || params.grant_type === 'refresh_token')
+    const { clients, limits, issuer, logger, issuerUrl } = this.#deps;
+    if (params.grant_type === 'authorization_code' || params.grant_type === 'refresh_token') {
+      await limits.perIp('token', ip);
       return this.#delegated(params.grant_type, params, readCredentials, ip, sentAuthorization);
-    const client = await this.authenticateClient(readCredentials(), ip);
+    }
+    let credentials: PresentedClientCredentials;
+    try {
+      credentials = readCredentials();
+    } catch (error) {
+      await limits.perIp('token', ip);
+      throw error;
+    }
+    // Hot path: a client whose record and secret this process already knows costs no storage read,
+    // and its two counters one Redis round trip. Anything else takes the full path below.
+    const known = clients.authenticateFromMemory(credentials.clientId, credentials.clientSecret);
+    let client: ClientRecord;
+    let clientRefusal: Error | null = null;
+    if (known) {
+      clientRefusal = await limits.tokenRequest(ip, known.clientId);
+      client = known;
+    } else {
+      await limits.perIp('token', ip);
+      client = await this.authenticateClient(credentials, ip);
+    }
     const grantType = checkGrantType(params.grant_type);
     assertClientMayUseGrant(client, grantType);
     const scopes = grantedScopes(params.scope, client.allowedScopes);
     const audience = audienceFor(params.resource, issuerUrl);
-    await limits.perClient(client.clientId);
+    if (clientRefusal) throw clientRefusal;
+    if (!known) await limits.perClient(client.clientId);
     const issued = issuer.issueServiceToken(client.clientId, scopes, audience);
     logger.info(
       {

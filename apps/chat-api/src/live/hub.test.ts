@@ -24,8 +24,11 @@ class FakeConnection implements LiveConnection {
       expiresAt: Date.now() + 900_000,
     };
   }
-  send(data: string): void {
-    if (this.isOpen) this.frames.push(JSON.parse(data));
+  /** Every encoded frame as handed over, to see what was shared between subscribers. */
+  readonly raw: (string | Buffer)[] = [];
+  send(data: string | Buffer): void {
+    this.raw.push(data);
+    if (this.isOpen) this.frames.push(JSON.parse(String(data)));
   }
   close(code: number, reason: string): void {
     this.isOpen = false;

@@ -407,3 +407,12 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
   const { code, constraint: name } = (error ?? {}) as { code?: unknown; constraint?: unknown };
   return code === '23505' && (name === undefined || name === constraint);
 }
+
+/**
+ * PostgreSQL refused the statement and rolled it back whole: unique violation, deadlock, or
+ * serialization failure. Nothing of it was stored, so it may be retried piece by piece.
+ */
+export function isStatementRefused(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === '40P01' || code === '40001';
+}
