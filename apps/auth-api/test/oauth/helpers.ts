@@ -1,5 +1,6 @@
 import { clientServiceFor } from '../../src/clients/index.ts';
 import type { Actor } from '../../src/clients/service.ts';
+import { USER_TOKEN_SCOPES } from '../../src/identity/service.ts';
 import { DEMO, startTestAuthApi, type TestAuthApi } from '../../src/testing.ts';
 
 export type { TestAuthApi };
@@ -139,7 +140,7 @@ export async function adminToken(api: TestAuthApi): Promise<string> {
   return tokenFor(api, admin.clientId, admin.secret);
 }
 
-/** A user access token minted directly (no dependency on the login route). */
+/** A user access token minted directly, with the scopes a login gives (no dependency on the login route). */
 export async function userToken(api: TestAuthApi, email: string): Promise<string> {
   const core = api.running.core;
   const user = await core.db
@@ -147,8 +148,11 @@ export async function userToken(api: TestAuthApi, email: string): Promise<string
     .select(['id', 'org_id'])
     .where('email', '=', email)
     .executeTakeFirstOrThrow();
-  return core.tokenIssuer.issueUserToken({ id: user.id, orgId: user.org_id }, crypto.randomUUID(), [])
-    .access_token;
+  return core.tokenIssuer.issueUserToken(
+    { id: user.id, orgId: user.org_id },
+    crypto.randomUUID(),
+    USER_TOKEN_SCOPES,
+  ).access_token;
 }
 
 /** The demo data's ids: Acme's group "general", Bob and Carol (members), Mallory (Globex). */
