@@ -19,6 +19,8 @@ export async function buildApp(core: AuthCore): Promise<HttpServer> {
       'Identity (users, organizations, sessions), groups and members, and an OAuth 2.0 authorization server ' +
       '(client credentials, RFC 9068 JWT access tokens, JWKS, RFC 8414 metadata, RFC 7662 introspection, RFC 7009 revocation).',
     logger: core.logger,
+    trustProxy: core.config.operations.trustProxy,
+    metrics: core.config.operations.metrics,
     readinessChecks: {
       database: async () => {
         await sql`select 1`.execute(core.db);

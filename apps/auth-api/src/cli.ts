@@ -19,6 +19,7 @@ import { KNOWN_SCOPES } from '@groupchat/contract';
 import {
   ConfigError,
   createLogger,
+  dataDirHolder,
   type Env,
   HttpProblem,
   MemoryBus,
@@ -33,6 +34,7 @@ import { type AuthConfig, loadAuthConfig } from './config.ts';
 import { createAuthCore } from './core.ts';
 import { migrations } from './db/migrations.ts';
 import type { AuthDB } from './db/schema.ts';
+import { withKeySecret } from './keys/at-rest.ts';
 
 export interface CliIo {
   out(line: string): void;
@@ -104,8 +106,16 @@ export async function runCli(
     }
     throw error;
   }
-  if (config.database.kind === 'pglite')
-    io.err(`database: PGlite at ${config.database.dataDir} (stop the server using it first)`);
+  if (config.database.kind === 'pglite' && config.database.dataDir) {
+    const holder = dataDirHolder(config.database.dataDir);
+    if (holder !== null) {
+      io.err(
+        `auth-api cli: ${config.database.dataDir} is in use by a running server (pid ${holder}); stop it first`,
+      );
+      return 1;
+    }
+    io.err(`database: PGlite at ${config.database.dataDir}`);
+  }
   const logger = createLogger('auth-cli', env.LOG_LEVEL === undefined ? 'warn' : config.logLevel);
   const database = await openDatabase<AuthDB>(config.database);
   try {
@@ -115,7 +125,7 @@ export async function runCli(
       return 0;
     }
     const core = createAuthCore({
-      config,
+      config: withKeySecret(config),
       db: database.db,
       bus: new MemoryBus(),
       rateLimiter: new MemoryRateLimiter(),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { EventBus, RateLimiter } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -5,6 +6,7 @@ import type { AuthConfig } from './config.ts';
 import type { AuthDB } from './db/schema.ts';
 import { createSigningKeyRepository } from './keys/repository.ts';
 import { KeyService } from './keys/service.ts';
+import { type AuthLimits, createAuthLimits } from './limits.ts';
 import { PrincipalResolver } from './principal/resolver.ts';
 import { createSessionRepository } from './sessions/repository.ts';
 import { SessionService } from './sessions/service.ts';
@@ -43,6 +45,8 @@ export interface AuthCore {
   users: UserRepository;
   passwords: PasswordHasher;
   principals: PrincipalResolver;
+  /** Every named limit of auth-api (limits.ts), shared across instances through Redis when configured. */
+  limits: AuthLimits;
 }
 
 export function createAuthCore(deps: AuthDeps): AuthCore {
@@ -54,7 +58,8 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     maxTokenTtlSeconds: config.accessTokenTtlSeconds,
     publishAheadSeconds: config.keys.publishAheadSeconds,
     rotateEverySeconds: config.keys.rotateEverySeconds,
-    encryptionSecret: config.keys.encryptionSecret,
+    // Resolved by boot (withKeySecret); a core built without it seals under a secret of this process only.
+    encryptionSecret: config.keys.encryptionSecret ?? randomBytes(32).toString('base64url'),
     now,
   });
   const revocations = new RevocationList({ db, bus, logger, pollMs: config.revocationPollMs });
@@ -99,8 +104,9 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     tokenVerifier,
     sessions,
     users,
-    passwords: new PasswordHasher(),
+    passwords: new PasswordHasher(config.argon2),
     principals,
+    limits: createAuthLimits(deps.rateLimiter, config),
   };
 }
 

@@ -137,6 +137,8 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     description:
       'Group messages for the members of a group, by REST and WebSocket. Users authenticate with the access token from auth-api login (Authorization: Bearer). A client-credentials (service) token is not a user and is refused with 401.',
     logger,
+    trustProxy: config.operations.trustProxy,
+    metrics: config.operations.metrics,
     readinessChecks: {
       database: () => database.ping(),
       service_token: async () => {

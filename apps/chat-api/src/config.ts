@@ -1,4 +1,4 @@
-import { type Env, EnvReader } from '@groupchat/service-kit';
+import { deriveProfile, type Env, EnvReader, readOperations } from '@groupchat/service-kit';
 
 export type ChatConfig = ReturnType<typeof loadChatConfig>;
 
@@ -18,9 +18,15 @@ export function loadChatConfig(env: Env = process.env) {
   const databaseUrl = read.url('DATABASE_URL');
   const secret = read.required('SERVICE_CLIENT_SECRET');
 
+  const host = read.string('HOST', '127.0.0.1');
+  const redisUrl = read.url('REDIS_URL');
+  const profile = deriveProfile({ databaseUrl, redisUrl, host, publicUrls: [env.AUTH_ISSUER] });
   const config = {
     port: read.int('PORT', 8001, { min: 0, max: 65_535 }),
-    host: read.string('HOST', '127.0.0.1'),
+    host,
+    /** `demo` only for the embedded start on loopback; see deriveProfile. */
+    profile,
+    operations: readOperations(read, { profile, host }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     database: databaseUrl
       ? ({
@@ -29,7 +35,7 @@ export function loadChatConfig(env: Env = process.env) {
           poolSize: read.int('DATABASE_POOL_SIZE', 10, { min: 1, max: 200 }),
         } as const)
       : ({ kind: 'pglite', dataDir: read.string('DATA_DIR', './data/chat') } as const),
-    redisUrl: read.url('REDIS_URL'),
+    redisUrl,
     authApi: {
       /** Base URL chat-api calls (groups, members); may differ from the issuer behind a proxy. */
       url: authApiUrl,

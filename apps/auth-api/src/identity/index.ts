@@ -12,8 +12,7 @@ export async function registerIdentity(app: HttpServer, core: AuthCore): Promise
     passwords: core.passwords,
     sessions: core.sessions,
     tokens: core.tokenIssuer,
-    rateLimiter: core.rateLimiter,
-    limits: core.config.rateLimits,
+    limits: core.limits,
     transaction: (work) => core.db.transaction().execute(work),
   });
   await identityRoutes(app, {

@@ -5,9 +5,10 @@ import type {
   LoginResponse as TokenResponseDto,
   User as UserDto,
 } from '@groupchat/contract';
-import { problems, type RateLimiter, uuidv7 } from '@groupchat/service-kit';
+import { uuidv7 } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { AuthDB } from '../db/schema.ts';
+import type { AuthLimits } from '../limits.ts';
 import type { OrgRecord, OrgRepository } from '../orgs/repository.ts';
 import { authenticationRequired, invalidSession } from '../principal/errors.ts';
 import { isOrgAdmin, type Principal, type UserPrincipal } from '../principal/principal.ts';
@@ -28,8 +29,7 @@ export interface IdentityServiceDeps {
   passwords: PasswordHasher;
   sessions: SessionService;
   tokens: TokenIssuer;
-  rateLimiter: RateLimiter;
-  limits: { loginPerIpPerMinute: number; loginPerEmailPerMinute: number };
+  limits: AuthLimits;
   transaction: Transactional;
 }
 
@@ -45,14 +45,25 @@ export class IdentityService {
   }
 
   /** A new organization and its first user, its owner, created together or not at all. */
-  async register(input: {
-    email: string;
-    password: string;
-    display_name: string;
-    org_name: string;
-  }): Promise<{ user: UserDto; org: OrgDto }> {
+  async register(
+    input: {
+      email: string;
+      password: string;
+      display_name: string;
+      org_name: string;
+    },
+    clientKey: string,
+  ): Promise<{ user: UserDto; org: OrgDto }> {
     const { users, orgs, passwords, transaction } = this.#deps;
     const email = normalizeEmail(input.email);
+    // Before any lookup or Argon2 work: a flood costs one counter each.
+    await this.#deps.limits.check(
+      [
+        ['register_ip', clientKey],
+        ['register_email', emailKey(email)],
+      ],
+      'too many registrations; retry later',
+    );
     if (await users.emailExists(email)) throw emailTaken();
     // Hashed before the transaction opens: ~30 ms of CPU must not hold a database connection.
     const passwordHash = await passwords.hash(input.password);
@@ -127,9 +138,13 @@ export class IdentityService {
   ): Promise<{ response: TokenResponseDto; cookieValue: string }> {
     const { users, passwords, sessions, limits } = this.#deps;
     const email = normalizeEmail(input.email);
-    await this.#throttle(`login:ip:${clientIp}`, limits.loginPerIpPerMinute);
-    // Hashed so the limiter's store (Redis when configured) holds no email addresses.
-    await this.#throttle(`login:email:${sha256(email)}`, limits.loginPerEmailPerMinute);
+    await limits.check(
+      [
+        ['login_ip', clientIp],
+        ['login_email', emailKey(email)],
+      ],
+      'too many login attempts; retry later',
+    );
     const found = await users.findCredentialsByEmail(email);
     const valid = await passwords.verifyOrBurn(found?.passwordHash, input.password);
     if (!found || !valid) throw invalidCredentials();
@@ -189,13 +204,11 @@ export class IdentityService {
       expires_in: issued.expires_in,
     };
   }
+}
 
-  async #throttle(key: string, limit: number): Promise<void> {
-    const decision = await this.#deps.rateLimiter.hit(key, limit, 60);
-    if (!decision.allowed) {
-      throw problems.tooManyRequests(decision.retryAfterSeconds, 'too many login attempts; retry later');
-    }
-  }
+/** An email as a limit subject: hashed, so the limiter's store (Redis) holds no addresses. */
+export function emailKey(email: string): string {
+  return sha256(normalizeEmail(email));
 }
 
 export function normalizeEmail(email: string): string {

@@ -1,14 +1,7 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createPrivateKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-} from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
+import { KeySealer } from './at-rest.ts';
 import type { SigningKeyRepository, StoredKey } from './repository.ts';
 
 export const SIGNING_ALG = 'ES256';
@@ -38,7 +31,8 @@ export interface KeyServiceOptions {
   maxTokenTtlSeconds: number;
   publishAheadSeconds: number;
   rotateEverySeconds: number;
-  encryptionSecret: string | undefined;
+  /** The secret private keys are sealed with (see at-rest.ts: required in production, generated in the demo). */
+  encryptionSecret: string;
   now?: () => number;
 }
 
@@ -54,14 +48,17 @@ export class KeyService {
   #keys: LoadedKey[] = [];
   #refreshTimer: NodeJS.Timeout | null = null;
   #loadedAt = 0;
+  readonly #sealer: KeySealer;
 
   constructor(options: KeyServiceOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#sealer = new KeySealer(options.encryptionSecret);
   }
 
   /** Loads the keys, creating the first one when the database has none that can sign. */
   async start(refreshEveryMs = 30_000): Promise<void> {
+    await this.#resealOlderFormats();
     await this.refresh();
     if (!this.#signingKeyOrNull()) {
       await this.rotate({ immediate: true });
@@ -174,33 +171,31 @@ export class KeyService {
       activatesAt: key.activatesAt.getTime(),
       expiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
       publicJwk: key.publicJwk as unknown as PublicJwk,
-      privateKey: createPrivateKey({ key: JSON.parse(this.#open(key.privateJwk)), format: 'jwk' }),
+      privateKey: createPrivateKey({ key: JSON.parse(this.#open(key.privateJwk, key.kid)), format: 'jwk' }),
     };
   }
 
-  #encryptionKey(): Buffer | null {
-    const secret = this.#options.encryptionSecret;
-    return secret ? createHash('sha256').update(secret).digest() : null;
-  }
-
   #seal(plaintext: string): string {
-    const key = this.#encryptionKey();
-    if (!key) return `plain:${plaintext}`;
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return `aesgcm:${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${body.toString('base64url')}`;
+    return this.#sealer.seal(plaintext);
   }
 
-  #open(sealed: string): string {
-    if (sealed.startsWith('plain:')) return sealed.slice('plain:'.length);
-    const key = this.#encryptionKey();
-    if (!key) throw new Error('signing keys are encrypted: set SIGNING_KEY_ENCRYPTION_SECRET');
-    const [iv, tag, body] = sealed.slice('aesgcm:'.length).split('.');
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv ?? '', 'base64url'));
-    decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body ?? '', 'base64url')), decipher.final()]).toString(
-      'utf8',
-    );
+  #open(sealed: string, kid?: string): string {
+    try {
+      return this.#sealer.open(sealed);
+    } catch {
+      throw new Error(
+        `cannot decrypt signing key ${kid ?? ''}: SIGNING_KEY_ENCRYPTION_SECRET is not the secret it was sealed with`,
+      );
+    }
+  }
+
+  /** Keys stored by an older version (in plain text, or under a single-SHA-256 key) are sealed anew. */
+  async #resealOlderFormats(): Promise<void> {
+    const stored = await this.#options.repository.listPublished(new Date(0));
+    for (const key of stored) {
+      if (KeySealer.isCurrent(key.privateJwk)) continue;
+      await this.#options.repository.replacePrivate(key.kid, this.#seal(this.#open(key.privateJwk, key.kid)));
+      this.#options.logger.info({ event: 'signing_key_resealed', kid: key.kid }, 'signing key re-sealed');
+    }
   }
 }

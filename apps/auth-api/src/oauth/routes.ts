@@ -118,7 +118,7 @@ export async function registerOAuthRoutes(app: HttpServer, deps: OAuthRoutesDeps
           const response = await service.token(
             body,
             () => readClientCredentials(request.headers.authorization, body),
-            request.ip,
+            request.clientKey,
           );
           reply.headers(NO_STORE);
           return response;
@@ -143,7 +143,7 @@ export async function registerOAuthRoutes(app: HttpServer, deps: OAuthRoutesDeps
           const response = await service.introspect(
             body.token,
             () => readClientCredentials(request.headers.authorization, body),
-            request.ip,
+            request.clientKey,
           );
           reply.headers(NO_STORE);
           return response;
@@ -177,7 +177,7 @@ export async function registerOAuthRoutes(app: HttpServer, deps: OAuthRoutesDeps
           await service.revoke(
             body.token,
             () => readClientCredentials(request.headers.authorization, body),
-            request.ip,
+            request.clientKey,
           );
           return reply.code(200).headers(NO_STORE).type('text/plain; charset=utf-8').send('');
         },

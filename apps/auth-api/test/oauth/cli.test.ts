@@ -197,6 +197,15 @@ describe('auth-api CLI', () => {
     expect(afterImmediate.published).toEqual(expect.arrayContaining([before.signer, now.kid]));
   });
 
+  it('refuses to open a PGlite directory a running server holds (lock file), and opens it once it stopped', async () => {
+    await withServer(async () => {
+      const refused = await cli('clients', 'list');
+      expect(refused.code).toBe(1);
+      expect(refused.err).toMatch(/in use by a running server \(pid \d+\)/);
+    });
+    expect((await cli('clients', 'list')).code).toBe(0);
+  });
+
   it('explains its usage and refuses unknown commands', async () => {
     expect((await cli('help')).code).toBe(0);
     expect((await cli('clients', 'frobnicate')).code).toBe(2);
