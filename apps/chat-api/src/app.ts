@@ -2,9 +2,11 @@ import websocket from '@fastify/websocket';
 import { CloseCodes } from '@groupchat/contract';
 import {
   createHttpServer,
+  createRateLimiter,
   type Database,
   type EventBus,
   type HttpServer,
+  type RateLimiter,
   uuidv7,
 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
@@ -15,6 +17,7 @@ import { UserTokenVerifier } from './auth/user-token-verifier.ts';
 import type { ChatConfig } from './config.ts';
 import type { ChatDB } from './db/schema.ts';
 import { GroupService } from './groups/group-service.ts';
+import { ChatLimits } from './limits.ts';
 import { LiveHub } from './live/hub.ts';
 import { liveRoutes } from './live/ws-routes.ts';
 import { MessageRepository } from './messages/repository.ts';
@@ -36,6 +39,8 @@ export interface ChatApiDeps {
   dispatcher?: Dispatcher;
   /** Distinguishes this instance on the bus. */
   instanceId?: string;
+  /** Counters of the limits; one on REDIS_URL (or in memory) is created (and closed) when absent. */
+  rateLimiter?: RateLimiter;
 }
 
 export interface ChatApi {
@@ -98,6 +103,10 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     logger: logger.child({ component: 'token-verifier' }),
     timeoutMs: config.authApi.timeoutMs,
   });
+
+  const ownLimiter = deps.rateLimiter === undefined;
+  const rateLimiter = deps.rateLimiter ?? createRateLimiter(config.redisUrl, config.limits.keyPrefix);
+  const limits = new ChatLimits(rateLimiter, config);
 
   const repo = new MessageRepository(database.db);
   const hub = new LiveHub({
@@ -209,11 +218,12 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
       done();
     },
   });
-  await messageRoutes(app, { service: messages, verifier });
+  await messageRoutes(app, { service: messages, verifier, limits });
   await liveRoutes(app, {
     hub,
     groups,
     verifier,
+    limits,
     config: config.ws,
     clockToleranceSeconds: config.authApi.clockToleranceSeconds,
     logger: logger.child({ component: 'live' }),
@@ -224,6 +234,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     groups.stop();
     revocations.stop();
     if (ownDispatcher) await dispatcher.close();
+    if (ownLimiter) await rateLimiter.close();
   });
 
   return { app, tokens, groups, verifier, revocations, hub, close: () => app.close() };

@@ -62,7 +62,23 @@ export function loadChatConfig(env: Env = process.env) {
       /** A user missing from a cached member list is re-asked about at most this often (per group and user). */
       recheckMs: read.int('MEMBERSHIP_RECHECK_SECONDS', 5, { min: 0, max: 3_600 }) * 1000,
     },
+    limits: {
+      /** Rate-limit counters' namespace in Redis (tests use their own). */
+      keyPrefix: read.string('RATE_LIMIT_KEY_PREFIX', 'chat-rl:'),
+      postsPerUserPerSecond: read.int('RATE_LIMIT_POSTS_PER_SECOND', 20, { min: 10 }),
+      postsPerUserPerMinute: read.int('RATE_LIMIT_POSTS_PER_MINUTE', 900, { min: 600 }),
+      reactionsPerUserPerMinute: read.int('RATE_LIMIT_REACTIONS_PER_MINUTE', 300, { min: 1 }),
+      searchesPerUserPerMinute: read.int('RATE_LIMIT_SEARCHES_PER_MINUTE', 60, { min: 1 }),
+      /** 401/403/404 answers and refused subscribes, per user and per address. */
+      failuresPerMinute: read.int('RATE_LIMIT_FAILURES_PER_MINUTE', 120, { min: 1 }),
+    },
     ws: {
+      /** Client frames per second per connection (a token bucket holding 2 s' worth): over it, 1008. */
+      maxFramesPerSecond: read.int('WS_MAX_FRAMES_PER_SECOND', 20, { min: 1 }),
+      /** Client frames waiting to be handled on one connection: over it, 1008. */
+      maxQueuedFrames: read.int('WS_MAX_QUEUED_FRAMES', 64, { min: 1 }),
+      /** WebSocket connections per user on one instance (at least 10). */
+      maxConnectionsPerUser: read.int('WS_MAX_CONNECTIONS_PER_USER', 20, { min: 10 }),
       authTimeoutMs: read.int('WS_AUTH_TIMEOUT_MS', 10_000, { min: 100, max: 120_000 }),
       pingIntervalMs: read.int('WS_PING_INTERVAL_MS', 30_000, { min: 100, max: 600_000 }),
       /** A socket whose unsent bytes exceed this is a slow consumer and is disconnected. */

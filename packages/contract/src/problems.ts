@@ -65,7 +65,6 @@ export const ProblemCatalogue = {
   password_hashing_busy: { status: 503, detail: 'too many passwords are being set right now; retry shortly' },
   metrics_unauthorized: { status: 401, detail: 'metrics need the configured bearer secret' },
   service_required: { status: 403, detail: 'this endpoint is for services (client-credentials tokens)' },
-  invalid_cursor: { status: 400, detail: 'the cursor is not a cursor of this feed' },
   not_ready: { status: 503, detail: 'a dependency is not usable' },
   database_unavailable: { status: 503, detail: 'the database is unavailable, retry shortly' },
   auth_api_unavailable: { status: 503, detail: 'auth-api is unavailable, retry shortly' },

@@ -9,6 +9,7 @@ import {
 import { type HttpServer, problemResponses, problems } from '@groupchat/service-kit';
 import { requireUser, userAuthHook } from '../auth/plugin.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
+import { ChatLimits, limitHook } from '../limits.ts';
 import type { MessageService } from './service.ts';
 
 const errors = problemResponses({
@@ -16,14 +17,16 @@ const errors = problemResponses({
   401: 'no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")',
   403: 'not a member of the group',
   404: 'no such group, or a group of another organization',
+  429: 'a limit of the caller (or too many failed requests): retry after Retry-After seconds',
   503: 'database or auth-api unavailable; retry after Retry-After seconds',
 });
 
 /** Thin HTTP layer: validation by schema, authentication by hook, everything else in the service. */
 export async function messageRoutes(
   app: HttpServer,
-  deps: { service: MessageService; verifier: UserTokenVerifier },
+  deps: { service: MessageService; verifier: UserTokenVerifier; limits: ChatLimits },
 ) {
+  const { limits } = deps;
   await app.register(async (plugin) => {
     const scope = plugin.withTypeProvider<TypeBoxTypeProvider>();
     // TypeBox's own checker: request bodies are validated strictly (no coercion of 123 into "123");
@@ -37,11 +40,26 @@ export async function messageRoutes(
       scope.getDefaultJsonParser('error', 'error'),
     );
     scope.decorateRequest('chatUser', null);
+    // An address that failed too often is refused before any work, a user right after authentication
+    // (both from memory: no round trip); every 401/403/404 is counted afterwards.
+    scope.addHook('onRequest', async (request) => limits.assertNotBlocked({ address: request.clientKey }));
     scope.addHook('onRequest', userAuthHook(deps.verifier));
+    scope.addHook('preHandler', async (request) =>
+      limits.assertNotBlocked({ userId: request.chatUser?.userId }),
+    );
+    scope.addHook('onResponse', async (request, reply) => {
+      if (!ChatLimits.isFailure(reply.statusCode)) return;
+      await limits
+        .recordFailure({ userId: request.chatUser?.userId, address: request.clientKey })
+        .catch((error) =>
+          request.log.warn({ err: error, event: 'failure_count_failed' }, 'failure not counted'),
+        );
+    });
 
     scope.post(
       '/api/chat/groups/:group_id/messages',
       {
+        preHandler: limitHook(limits, 'message_post', 'message_post_minute'),
         schema: {
           tags: ['messages'],
           summary: 'Post a message (idempotent per client_message_id)',
