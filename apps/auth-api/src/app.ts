@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { createHttpServer, type HttpServer } from '@groupchat/service-kit';
 import { sql } from 'kysely';
+import { registerChangeFeed } from './changes/routes.ts';
 import { registerClientAdmin } from './clients/index.ts';
 import type { AuthCore } from './core.ts';
 import { registerGroups } from './groups/index.ts';
@@ -50,5 +51,6 @@ export async function buildApp(core: AuthCore): Promise<HttpServer> {
   await registerGroups(app, core);
   await registerOAuth(app, core);
   await registerClientAdmin(app, core);
+  await registerChangeFeed(app, core);
   return app;
 }

@@ -105,4 +105,14 @@ export interface AuthDB {
   oauth_clients: OAuthClientsTable;
   oauth_client_secrets: OAuthClientSecretsTable;
   revocations: RevocationsTable;
+  change_feed: ChangeFeedTable;
+}
+
+export interface ChangeFeedTable {
+  id: Generated<number>;
+  /** xid8, read as text (see changes/repository.ts). */
+  xid: Generated<string>;
+  event: unknown;
+  expires_at: Date;
+  created_at: Generated<Date>;
 }

@@ -3,6 +3,7 @@ import type { EventBus } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { Compile } from 'typebox/compile';
+import { readChanges } from '../changes/repository.ts';
 import type { AuthDB } from '../db/schema.ts';
 
 const validEvent = Compile(RevocationEventSchema);
@@ -19,7 +20,8 @@ export class RevocationList {
   readonly #pollMs: number;
   readonly #tokens = new Map<string, number>();
   readonly #sessions = new Map<string, number>();
-  #lastSeq = 0;
+  /** Position in the change feed (commit order: see changes/repository.ts). */
+  #cursor = { xid: '0', id: '0' };
   #timer: NodeJS.Timeout | null = null;
   #unsubscribe: (() => void) | null = null;
 
@@ -47,29 +49,15 @@ export class RevocationList {
   }
 
   async poll(): Promise<void> {
-    const now = new Date();
-    const rows = await this.#db
-      .selectFrom('revocations')
-      .select(['id', 'kind', 'expires_at', 'seq'])
-      .where('seq', '>', this.#lastSeq)
-      .where('expires_at', '>', now)
-      .orderBy('seq')
-      .limit(10_000)
-      .execute();
-    for (const row of rows) {
-      (row.kind === 'token' ? this.#tokens : this.#sessions).set(row.id, row.expires_at.getTime());
-      this.#lastSeq = Math.max(this.#lastSeq, Number(row.seq));
+    const now = Date.now();
+    for (;;) {
+      const page = await readChanges(this.#db, this.#cursor, 1000);
+      for (const { event } of page.changes) this.#apply(event as RevocationEvent);
+      const [xid = '0', id = '0'] = page.next_cursor.split(':');
+      this.#cursor = { xid, id };
+      if (page.changes.length < 1000) break;
     }
-    if (rows.length === 0) {
-      // Nothing new; still advance past rows that had already expired when they were written.
-      const latest = await this.#db
-        .selectFrom('revocations')
-        .select((eb) => eb.fn.max('seq').as('max'))
-        .executeTakeFirst();
-      if (latest?.max !== null && latest?.max !== undefined)
-        this.#lastSeq = Math.max(this.#lastSeq, Number(latest.max));
-    }
-    this.#purge(now.getTime());
+    this.#purge(now);
   }
 
   isRevoked(jti: string, sid: string | undefined): boolean {
