@@ -12,6 +12,7 @@ import {
 import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
+import { ChangeFeedConsumer } from './auth/change-feed.ts';
 import { RevocationList } from './auth/revocations.ts';
 import { UserTokenVerifier } from './auth/user-token-verifier.ts';
 import type { ChatConfig } from './config.ts';
@@ -49,6 +50,7 @@ export interface ChatApi {
   groups: GroupService;
   verifier: UserTokenVerifier;
   revocations: RevocationList;
+  changes: ChangeFeedConsumer;
   hub: LiveHub;
   /** Stops the HTTP server and everything buildApp started (not the database or bus it was given). */
   close(): Promise<void>;
@@ -102,6 +104,14 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     revocations,
     logger: logger.child({ component: 'token-verifier' }),
     timeoutMs: config.authApi.timeoutMs,
+    maxTokenAgeSeconds: config.authApi.maxTokenAgeSeconds,
+  });
+  const changes = new ChangeFeedConsumer({
+    client: authApi,
+    revocations,
+    groups,
+    logger: logger.child({ component: 'change-feed' }),
+    pollMs: config.authApi.changeFeedPollMs,
   });
 
   const ownLimiter = deps.rateLimiter === undefined;
@@ -139,6 +149,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
 
   await groups.start();
   await revocations.start();
+  await changes.start();
   await hub.start();
 
   const app = await createHttpServer({
@@ -233,9 +244,10 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     hub.stop();
     groups.stop();
     revocations.stop();
+    changes.stop();
     if (ownDispatcher) await dispatcher.close();
     if (ownLimiter) await rateLimiter.close();
   });
 
-  return { app, tokens, groups, verifier, revocations, hub, close: () => app.close() };
+  return { app, tokens, groups, verifier, revocations, changes, hub, close: () => app.close() };
 }

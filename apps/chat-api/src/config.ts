@@ -48,6 +48,10 @@ export function loadChatConfig(env: Env = process.env) {
       timeoutMs: read.int('AUTH_API_TIMEOUT_MS', 3_000, { min: 100, max: 60_000 }),
       /** Allowed clock difference between auth-api and us when checking `exp`/`iat`. */
       clockToleranceSeconds: read.int('AUTH_CLOCK_TOLERANCE_SECONDS', 5, { min: 0, max: 300 }),
+      /** Oldest `iat` accepted: auth-api's longest token lifetime plus skew. */
+      maxTokenAgeSeconds: read.int('AUTH_MAX_TOKEN_AGE_SECONDS', 960, { min: 60, max: 86_400 }),
+      /** How often the change feed is read (every change honoured within this, bus or no bus). */
+      changeFeedPollMs: read.int('CHANGE_FEED_POLL_MS', 1_000, { min: 100, max: 4_000 }),
     },
     service: {
       clientId: read.string('SERVICE_CLIENT_ID', 'chat-api-service'),

@@ -298,6 +298,11 @@ export class GroupService {
     return role;
   }
 
+  /** A membership event replayed from auth-api's change feed: applied exactly like one from the bus. */
+  applyChange(payload: unknown): void {
+    this.#onEvent(payload);
+  }
+
   #onEvent(payload: unknown): void {
     if (!validEvent.Check(payload)) return;
     const event = payload;
