@@ -62,7 +62,13 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     encryptionSecret: config.keys.encryptionSecret ?? randomBytes(32).toString('base64url'),
     now,
   });
-  const revocations = new RevocationList({ db, bus, logger, pollMs: config.revocationPollMs });
+  const revocations = new RevocationList({
+    db,
+    bus,
+    logger,
+    pollMs: config.revocationPollMs,
+    onKeyRemoved: (kid) => keys.forget(kid),
+  });
   const tokenIssuer = new TokenIssuer({
     keys,
     issuer: config.issuer,

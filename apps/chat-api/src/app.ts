@@ -112,6 +112,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     groups,
     logger: logger.child({ component: 'change-feed' }),
     pollMs: config.authApi.changeFeedPollMs,
+    onKeyRemoved: () => verifier.reloadKeys(),
   });
 
   const ownLimiter = deps.rateLimiter === undefined;

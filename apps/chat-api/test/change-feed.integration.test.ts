@@ -89,4 +89,16 @@ describe('change feed catch-up', () => {
       await fresh.close();
     }
   });
+
+  it('a signing key taken out (keys revoke) is refused within 5 s without the bus; new tokens work', async () => {
+    const bob = await login(platform.auth.url, DEMO.users.bob);
+    expect((await post(deaf, bob, 'before key revocation')).status).toBe(201);
+    const kid = JSON.parse(Buffer.from(bob.token.split('.')[0]!, 'base64url').toString()).kid as string;
+    const revokedAt = Date.now();
+    await platform.auth.running.core.keys.revoke(kid);
+    await eventually(async () => (await post(deaf, bob, 'old key')).status === 401, 5_000, 'refused');
+    expect(Date.now() - revokedAt).toBeLessThan(5_000);
+    const again = await login(platform.auth.url, DEMO.users.bob);
+    expect((await post(deaf, again, 'new key')).status).toBe(201);
+  });
 });

@@ -60,6 +60,10 @@ export function createSigningKeyRepository(db: Kysely<AuthDB>) {
       await db.updateTable('signing_keys').set({ private_jwk: privateJwk }).where('kid', '=', kid).execute();
     },
 
+    async deleteKey(kid: string): Promise<void> {
+      await db.deleteFrom('signing_keys').where('kid', '=', kid).execute();
+    },
+
     async deleteExpired(now: Date): Promise<number> {
       const result = await db.deleteFrom('signing_keys').where('expires_at', '<=', now).executeTakeFirst();
       return Number(result.numDeletedRows);

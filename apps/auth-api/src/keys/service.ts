@@ -132,6 +132,30 @@ export class KeyService {
     return { kid, activatesAt };
   }
 
+  /**
+   * Emergency removal (`npm run cli -- keys revoke KID`): the key leaves JWKS and signs nothing more at
+   * once; when it was the signing key a new one signs from now. Deleting the row writes `key_removed` to
+   * the change feed, which every instance and chat-api apply within a poll.
+   */
+  async revoke(kid: string): Promise<{ replacedBy: string | null }> {
+    await this.refresh();
+    const key = this.#keys.find((k) => k.kid === kid);
+    if (!key) throw new Error(`no published signing key ${kid}`);
+    let replacedBy: string | null = null;
+    const signing = this.#signingKeyOrNull();
+    if (signing?.kid === kid || this.#keys.length === 1)
+      replacedBy = (await this.rotate({ immediate: true })).kid;
+    await this.#options.repository.deleteKey(kid);
+    this.forget(kid);
+    this.#options.logger.warn({ event: 'signing_key_revoked', kid }, 'signing key revoked');
+    return { replacedBy };
+  }
+
+  /** Drops a key taken out elsewhere (change feed), before the next refresh would. */
+  forget(kid: string): void {
+    this.#keys = this.#keys.filter((k) => k.kid !== kid);
+  }
+
   /** The key that signs now: the newest one whose activation time has come. */
   signingKey(): { kid: string; privateKey: KeyObject } {
     const key = this.#signingKeyOrNull();

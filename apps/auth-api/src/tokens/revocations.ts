@@ -25,7 +25,17 @@ export class RevocationList {
   #timer: NodeJS.Timeout | null = null;
   #unsubscribe: (() => void) | null = null;
 
-  constructor(options: { db: Kysely<AuthDB>; bus: EventBus; logger: Logger; pollMs: number }) {
+  readonly #onKeyRemoved: (kid: string) => void;
+
+  constructor(options: {
+    db: Kysely<AuthDB>;
+    bus: EventBus;
+    logger: Logger;
+    pollMs: number;
+    /** A signing key taken out (change feed): stop trusting it before the next key refresh. */
+    onKeyRemoved?: (kid: string) => void;
+  }) {
+    this.#onKeyRemoved = options.onKeyRemoved ?? (() => {});
     this.#db = options.db;
     this.#bus = options.bus;
     this.#logger = options.logger;
@@ -52,7 +62,10 @@ export class RevocationList {
     const now = Date.now();
     for (;;) {
       const page = await readChanges(this.#db, this.#cursor, 1000);
-      for (const { event } of page.changes) this.#apply(event as RevocationEvent);
+      for (const { event } of page.changes) {
+        if (event.type === 'key_removed' && typeof event.kid === 'string') this.#onKeyRemoved(event.kid);
+        else this.#apply(event as RevocationEvent);
+      }
       const [xid = '0', id = '0'] = page.next_cursor.split(':');
       this.#cursor = { xid, id };
       if (page.changes.length < 1000) break;

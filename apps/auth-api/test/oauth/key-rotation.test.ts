@@ -150,6 +150,10 @@ function memoryRepository(): SigningKeyRepository & { rows: StoredKey[] } {
       }
       rows.push({ ...key });
     },
+    async deleteKey(kid: string) {
+      const i = rows.findIndex((row) => row.kid === kid);
+      if (i >= 0) rows.splice(i, 1);
+    },
     async replacePrivate(kid: string, privateJwk: string) {
       for (const row of rows) if (row.kid === kid) row.privateJwk = privateJwk;
     },

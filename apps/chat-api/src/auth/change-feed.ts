@@ -20,6 +20,7 @@ export class ChangeFeedConsumer {
   readonly #groups: GroupService;
   readonly #logger: Logger;
   readonly #pollMs: number;
+  readonly #onKeyRemoved: () => Promise<void>;
   #cursor = '';
   #caughtUp = false;
   #timer: NodeJS.Timeout | null = null;
@@ -33,7 +34,10 @@ export class ChangeFeedConsumer {
     groups: GroupService;
     logger: Logger;
     pollMs: number;
+    /** A key taken out: its emergency replacement signs already, so fetch the keys now. */
+    onKeyRemoved?: () => Promise<void>;
   }) {
+    this.#onKeyRemoved = options.onKeyRemoved ?? (async () => {});
     this.#client = options.client;
     this.#revocations = options.revocations;
     this.#groups = options.groups;
@@ -94,7 +98,16 @@ export class ChangeFeedConsumer {
           event.type === 'group_deleted'
         ) {
           if (this.#caughtUp) this.#groups.applyChange(event);
-        } else this.#revocations.apply(event);
+        } else {
+          this.#revocations.apply(event);
+          if (event.type === 'key_removed' && this.#caughtUp)
+            await this.#onKeyRemoved().catch((error) =>
+              this.#logger.warn(
+                { event: 'jwks_reload_failed', error: (error as Error).message },
+                'JWKS reload failed',
+              ),
+            );
+        }
       }
       this.#cursor = body.next_cursor;
       if (body.changes.length < PAGE) break;

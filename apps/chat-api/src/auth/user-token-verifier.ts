@@ -134,6 +134,12 @@ export class UserTokenVerifier {
     return this.#fetches;
   }
 
+  /** Fetches the JWKS now (a key was taken out: its replacement signs already). */
+  async reloadKeys(): Promise<void> {
+    this.#verified.clear();
+    await this.#remote.reload();
+  }
+
   /** For /ready: the keys are cached, or can be fetched now. */
   async checkKeys(): Promise<void> {
     if (this.#remote.jwks() && this.#remote.fresh) return;
