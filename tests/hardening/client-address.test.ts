@@ -43,7 +43,7 @@ beforeAll(async () => {
     },
   });
   web = await startWebServer({ port: 0, authApiUrl: auth.url, chatApiUrl: 'http://127.0.0.1:9' });
-});
+}, 240_000);
 afterAll(async () => {
   await web?.close();
   await auth?.close();

@@ -30,7 +30,7 @@ beforeAll(async () => {
   deaf = await startTestChatApi({ authUrl: platform.auth.url, bus: new MemoryBus() });
   const bob = await login(platform.auth.url, DEMO.users.bob);
   general = await generalGroupId(platform.auth.url, bob);
-});
+}, 240_000);
 afterAll(async () => {
   await deaf?.close();
   await platform?.close();

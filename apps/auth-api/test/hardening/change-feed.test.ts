@@ -43,7 +43,7 @@ beforeAll(async () => {
     body: 'grant_type=client_credentials',
   });
   serviceToken = ((await token.json()) as { access_token: string }).access_token;
-});
+}, 240_000);
 afterAll(async () => {
   await auth?.close();
 });

@@ -90,7 +90,7 @@ describe('production profile (start)', () => {
     await expect(
       startAuthApi(production, { bus: new MemoryBus(), logger: createLogger('auth-api', 'silent') }),
     ).rejects.toThrow(/admin@platform\.example/);
-  });
+  }, 180_000);
 });
 
 describe('/ready and /metrics', () => {
@@ -136,7 +136,7 @@ describe('/ready and /metrics', () => {
     } finally {
       await running.close();
     }
-  });
+  }, 120_000);
 
   it('a path with broken percent-encoding gets problem+json, not the framework error', async () => {
     const app = await createHttpServer({
