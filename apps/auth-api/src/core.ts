@@ -67,7 +67,10 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     bus,
     logger,
     pollMs: config.revocationPollMs,
-    onKeyRemoved: (kid) => keys.forget(kid),
+    onKeyRemoved: (kid) => {
+      keys.forget(kid);
+      tokenVerifier.forgetVerified();
+    },
   });
   const tokenIssuer = new TokenIssuer({
     keys,

@@ -20,6 +20,9 @@ export class RevocationList {
   readonly #pollMs: number;
   readonly #tokens = new Map<string, number>();
   readonly #sessions = new Map<string, number>();
+  /** client id / user id → tokens issued up to then (ms) are dead (from the change feed). */
+  readonly #clients = new Map<string, number>();
+  readonly #users = new Map<string, number>();
   /** Position in the change feed (commit order: see changes/repository.ts). */
   #cursor = { xid: '0', id: '0' };
   #timer: NodeJS.Timeout | null = null;
@@ -64,6 +67,18 @@ export class RevocationList {
       const page = await readChanges(this.#db, this.#cursor, 1000);
       for (const { event } of page.changes) {
         if (event.type === 'key_removed' && typeof event.kid === 'string') this.#onKeyRemoved(event.kid);
+        else if (
+          event.type === 'client_revoked' &&
+          typeof event.client_id === 'string' &&
+          typeof event.at === 'number'
+        )
+          this.#clients.set(event.client_id, event.at * 1000 + 999);
+        else if (
+          event.type === 'user_removed' &&
+          typeof event.user_id === 'string' &&
+          typeof event.at === 'number'
+        )
+          this.#users.set(event.user_id, event.at * 1000 + 999);
         else this.#apply(event as RevocationEvent);
       }
       const [xid = '0', id = '0'] = page.next_cursor.split(':');
@@ -75,6 +90,22 @@ export class RevocationList {
 
   isRevoked(jti: string, sid: string | undefined): boolean {
     return this.#tokens.has(jti) || (sid !== undefined && this.#sessions.has(sid));
+  }
+
+  /** Also dead: tokens of a deleted client (or one rotated without grace) and of a removed user, issued before. */
+  isRevokedClaims(claims: {
+    jti: string;
+    sid?: string;
+    sub: string;
+    client_id: string;
+    iat: number;
+  }): boolean {
+    if (this.isRevoked(claims.jti, claims.sid)) return true;
+    const issuedAt = claims.iat * 1000;
+    const client = this.#clients.get(claims.client_id);
+    if (client !== undefined && issuedAt <= client) return true;
+    const user = this.#users.get(claims.sub);
+    return user !== undefined && issuedAt <= user;
   }
 
   async revokeToken(jti: string, expSeconds: number, userId: string | null): Promise<void> {

@@ -112,3 +112,42 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('change feed order (PostgreSQL)'
     }
   });
 });
+
+describe('no stale trust at auth-api', () => {
+  it("a deleted client's tokens are refused on the admin API within 5 s; another client's are not", async () => {
+    const admin = await login(DEMO.users.admin);
+    const make = async (id: string) => {
+      const created = await json('POST', `${auth.url}/admin/oauth/clients`, admin.access_token, {
+        client_id: id,
+        client_name: id,
+        client_type: 'confidential',
+        allowed_scopes: ['admin:clients'],
+        grant_types: ['client_credentials'],
+      });
+      expect(created.status).toBe(201);
+      const token = await fetch(`${auth.url}/oauth/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${id}:${created.body.client_secret}`).toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+      return ((await token.json()) as { access_token: string }).access_token;
+    };
+    const doomed = await make('doomed-admin');
+    const other = await make('other-admin');
+    expect((await json('GET', `${auth.url}/admin/oauth/clients`, doomed)).status).toBe(200);
+    expect(
+      (await json('DELETE', `${auth.url}/admin/oauth/clients/doomed-admin`, admin.access_token)).status,
+    ).toBe(204);
+    const deleted = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - deleted < 5_000) {
+      status = (await json('GET', `${auth.url}/admin/oauth/clients`, doomed)).status;
+      if (status === 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(401);
+    expect((await json('GET', `${auth.url}/admin/oauth/clients`, other)).status).toBe(200);
+  });
+});
