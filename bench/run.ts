@@ -18,8 +18,9 @@ import { type Row, renderTable } from './lib/table.ts';
 import type { Argon2Ceiling, CeilingInput, Es256Ceiling } from './load/ceilings.ts';
 import { groupRead, loginRate, tokenIssuance } from './phases/auth.ts';
 import { chatApiMissing, chatPhases } from './phases/chat.ts';
+import { readSearchPhases } from './phases/read-search.ts';
 
-const PHASES = ['token', 'group-read', 'login', 'chat'] as const;
+const PHASES = ['token', 'group-read', 'login', 'chat', 'read-search'] as const;
 type PhaseName = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
     ['group-read', '2 group read', groupRead],
     ['login', '3 login', loginRate],
     ['chat', '4–6 chat send, delivery, calls to auth-api', chatPhases],
+    ['read-search', '7–8 unread counts and search over 1,000,000 messages', readSearchPhases],
   ];
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};

@@ -42,6 +42,7 @@ async function call(
 export interface LoggedIn {
   token: string;
   userId: string;
+  orgId: string;
 }
 
 export async function login(authUrl: string, email: string): Promise<LoggedIn> {
@@ -49,9 +50,9 @@ export async function login(authUrl: string, email: string): Promise<LoggedIn> {
     json: { email, password: DEMO_PASSWORD },
   })) as {
     access_token: string;
-    user: { id: string };
+    user: { id: string; org_id: string };
   };
-  return { token: body.access_token, userId: body.user.id };
+  return { token: body.access_token, userId: body.user.id, orgId: body.user.org_id };
 }
 
 export function basicAuthorization(clientId: string, secret: string): string {

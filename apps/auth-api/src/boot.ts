@@ -62,6 +62,7 @@ export async function startAuthApi(
     ...(overrides.now ? { now: overrides.now } : {}),
   });
   await startAuthCore(core);
+  core.mail.sender.start();
   await ensureDeclaredClients(core);
   if (config.demo.seed) {
     const { created } = await seedDemoData(database.db, core.passwords, config.demo.password);
@@ -90,6 +91,7 @@ export async function startAuthApi(
     async close() {
       await app.close();
       stopAuthCore(core);
+      await core.mail.sender.stop();
       if (ownsBus) await bus.close();
       if (!overrides.rateLimiter) await rateLimiter.close();
       await database.close();

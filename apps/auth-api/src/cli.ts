@@ -47,6 +47,8 @@ const USAGE = `usage: npm run cli -- <command>
   migrate                                      apply pending database migrations
   clients create --name <name> --scopes "<scope> …" [--id <client_id>]
                  [--type confidential|public] [--grants "client_credentials"]
+                 [--redirect-uris "<uri> …"] [--auth-method none|client_secret_basic|client_secret_post]
+                 [--first-party]
                  [--secret-env <VAR>]          register a client; its secret is printed once
                                                (--secret-env: take the secret from that variable)
   clients list [--json]                        list clients (never their secrets)
@@ -64,6 +66,12 @@ environment: the server's (DATABASE_URL, or DATA_DIR for PGlite; SIGNING_KEY_ENC
 const OPERATOR: Actor = { type: 'operator', name: 'cli' };
 
 class UsageError extends Error {}
+
+function authMethod(value: string | undefined) {
+  if (value === undefined) return undefined;
+  if (value === 'none' || value === 'client_secret_basic' || value === 'client_secret_post') return value;
+  throw new UsageError('--auth-method must be none, client_secret_basic or client_secret_post');
+}
 
 /** Runs one command; returns the process exit code (0 ok, 1 failed, 2 usage or configuration). */
 export async function runCli(
@@ -154,6 +162,9 @@ export async function runCli(
           clientType: type,
           allowedScopes: words(values.scopes),
           grantTypes: words(values.grants ?? (type === 'public' ? '' : 'client_credentials')),
+          redirectUris: words(values['redirect-uris'] ?? ''),
+          tokenEndpointAuthMethod: authMethod(values['auth-method']),
+          firstParty: values['first-party'] ?? false,
         });
         io.out(
           JSON.stringify(
@@ -166,6 +177,9 @@ export async function runCli(
               client_type: created.clientType,
               allowed_scopes: created.allowedScopes,
               grant_types: created.grantTypes,
+              redirect_uris: created.redirectUris,
+              token_endpoint_auth_method: created.tokenEndpointAuthMethod,
+              first_party: created.firstParty,
             },
             null,
             2,
@@ -274,6 +288,9 @@ function parse(argv: readonly string[]) {
       id: { type: 'string' },
       type: { type: 'string' },
       grants: { type: 'string' },
+      'redirect-uris': { type: 'string' },
+      'auth-method': { type: 'string' },
+      'first-party': { type: 'boolean' },
       'secret-env': { type: 'string' },
       grace: { type: 'string' },
       immediate: { type: 'boolean' },

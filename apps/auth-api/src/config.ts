@@ -4,12 +4,101 @@ import { deriveProfile, type Env, EnvReader, readOperations } from '@groupchat/s
 /** The demo password of the embedded start; refused anywhere else (see `profile`). */
 export const DEFAULT_DEMO_PASSWORD = 'correct-horse-battery-staple';
 
-/** A client declared in configuration, so a fresh start already knows it (no CLI step needed). */
+/**
+ * A client declared in configuration, so a fresh start already knows it (no CLI step needed):
+ * chat-api-service from SERVICE_CLIENT_*, and apps from OAUTH_CLIENTS (a JSON array).
+ */
 export interface DeclaredClient {
   clientId: string;
   clientName: string;
-  secret: string;
+  /** Null for a public client. */
+  secret: string | null;
   scopes: string[];
+  clientType?: 'confidential' | 'public';
+  grantTypes?: string[];
+  redirectUris?: string[];
+  tokenEndpointAuthMethod?: 'none' | 'client_secret_basic' | 'client_secret_post';
+  firstParty?: boolean;
+}
+
+/**
+ * OAUTH_CLIENTS: `[{client_id, client_name, client_type?, allowed_scopes, grant_types?, redirect_uris?,
+ * token_endpoint_auth_method?, first_party?, client_secret_env?}]`. A secret is never written in the
+ * JSON itself: `client_secret_env` names the variable that holds it. Registration rules (redirect URIs,
+ * auth method, grants) are checked when the clients are ensured at boot, by the same code as the API.
+ */
+function declaredApps(read: EnvReader, env: Env): DeclaredClient[] {
+  const raw = read.string('OAUTH_CLIENTS');
+  if (raw === undefined || raw.trim() === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    read.problem('OAUTH_CLIENTS must be a JSON array of clients');
+    return [];
+  }
+  if (!Array.isArray(parsed)) {
+    read.problem('OAUTH_CLIENTS must be a JSON array of clients');
+    return [];
+  }
+  const out: DeclaredClient[] = [];
+  for (const [index, item] of parsed.entries()) {
+    const c = item as Record<string, unknown>;
+    const where = `OAUTH_CLIENTS[${index}]`;
+    const strings = (value: unknown) =>
+      Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : null;
+    if (typeof c?.client_id !== 'string' || typeof c.client_name !== 'string') {
+      read.problem(`${where} needs client_id and client_name (strings)`);
+      continue;
+    }
+    const scopes = strings(c.allowed_scopes ?? []);
+    const grants = strings(c.grant_types ?? ['authorization_code', 'refresh_token']);
+    const redirects = strings(c.redirect_uris ?? []);
+    if (!scopes || !grants || !redirects) {
+      read.problem(`${where}: allowed_scopes, grant_types and redirect_uris are arrays of strings`);
+      continue;
+    }
+    const clientType = c.client_type ?? 'confidential';
+    if (clientType !== 'confidential' && clientType !== 'public') {
+      read.problem(`${where}.client_type must be confidential or public`);
+      continue;
+    }
+    let secret: string | null = null;
+    if (clientType === 'confidential') {
+      const name = c.client_secret_env;
+      secret = typeof name === 'string' ? (env[name] ?? null) : null;
+      if (!secret || secret.length < 32) {
+        read.problem(
+          `${where} is confidential: client_secret_env must name a variable holding a secret of 32+ characters`,
+        );
+        continue;
+      }
+    }
+    const method = c.token_endpoint_auth_method;
+    if (
+      method !== undefined &&
+      method !== 'none' &&
+      method !== 'client_secret_basic' &&
+      method !== 'client_secret_post'
+    ) {
+      read.problem(
+        `${where}.token_endpoint_auth_method is not none, client_secret_basic or client_secret_post`,
+      );
+      continue;
+    }
+    out.push({
+      clientId: c.client_id,
+      clientName: c.client_name,
+      secret,
+      scopes,
+      clientType,
+      grantTypes: grants,
+      redirectUris: redirects,
+      ...(method !== undefined ? { tokenEndpointAuthMethod: method } : {}),
+      firstParty: c.first_party === true,
+    });
+  }
+  return out;
 }
 
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;
@@ -35,10 +124,11 @@ export function loadAuthConfig(env: Env = process.env) {
         },
       ]
     : [];
+  declaredClients.push(...declaredApps(read, env));
   for (const client of declaredClients) {
     for (const scope of client.scopes) {
       if (!(KNOWN_SCOPES as readonly string[]).includes(scope))
-        read.problem(`SERVICE_CLIENT_SCOPES has unknown scope "${scope}"`);
+        read.problem(`declared client ${client.clientId} has unknown scope "${scope}"`);
     }
   }
   const host = read.string('HOST', '127.0.0.1');
@@ -76,6 +166,11 @@ export function loadAuthConfig(env: Env = process.env) {
      * the issuer and the web client only. */
     allowedOrigins: read.list('ALLOWED_ORIGINS', [...new Set([issuer, webUrl])]),
     accessTokenTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 900, { min: 30, max: 86_400 }),
+    /** The authorization-code flow (contract Part 2): codes live 60 s, refresh tokens 30 days. */
+    authorization: {
+      codeTtlSeconds: read.int('AUTHORIZATION_CODE_TTL_SECONDS', 60, { min: 5, max: 600 }),
+      refreshTokenTtlSeconds: read.int('REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, { min: 60 }),
+    },
     session: {
       // `__Host-`: the browser keeps it only when Secure, Path=/ and without Domain, so no sibling
       // subdomain or plain-HTTP page can plant or shadow it.
@@ -102,11 +197,18 @@ export function loadAuthConfig(env: Env = process.env) {
       clientAuthPerIpPerMinute: read.int('RATE_LIMIT_CLIENT_AUTH_PER_IP', 60, { min: 1 }),
       registerPerIpPerHour: read.int('RATE_LIMIT_REGISTER_PER_IP', 20, { min: 1 }),
       registerPerEmailPerHour: read.int('RATE_LIMIT_REGISTER_PER_EMAIL', 5, { min: 1 }),
-      passwordPerIpPerHour: read.int('RATE_LIMIT_PASSWORD_PER_IP', 30, { min: 1 }),
-      passwordPerEmailPerHour: read.int('RATE_LIMIT_PASSWORD_PER_EMAIL', 5, { min: 1 }),
-      invitationAcceptPerIpPerHour: read.int('RATE_LIMIT_INVITATION_ACCEPT_PER_IP', 30, { min: 1 }),
-      mfaCodesPerUserPerMinute: read.int('RATE_LIMIT_MFA_PER_USER', 5, { min: 1 }),
-      mfaCodesPerIpPerMinute: read.int('RATE_LIMIT_MFA_PER_IP', 30, { min: 1 }),
+      /** Pages and forms of /oauth/authorize per IP (the sign-in form also counts as a login). */
+      authorizePerIpPerMinute: read.int('RATE_LIMIT_AUTHORIZE_PER_IP', 300, { min: 1 }),
+      connectedAppChangesPerUserPerMinute: read.int('RATE_LIMIT_CONNECTED_APPS_PER_USER', 30, { min: 1 }),
+      /** Password forgot/reset, invitation accept and email verification, per client IP. */
+      accountPerIpPerMinute: read.int('RATE_LIMIT_ACCOUNT_PER_IP', 30, { min: 1 }),
+      /** Password-forgot mails per email address (hashed key) per hour. */
+      forgotPerEmailPerHour: read.int('RATE_LIMIT_FORGOT_PER_EMAIL', 5, { min: 1 }),
+      /** MFA codes (login second step, enable, disable) per client IP and per user. */
+      mfaPerIpPerMinute: read.int('RATE_LIMIT_MFA_PER_IP', 30, { min: 1 }),
+      mfaPerUserPerMinute: read.int('RATE_LIMIT_MFA_PER_USER', 10, { min: 1 }),
+      /** Invitations sent per org admin per hour. */
+      invitationsPerUserPerHour: read.int('RATE_LIMIT_INVITATIONS_PER_USER', 100, { min: 1 }),
     },
     /** Argon2id work at once: new-password hashes (register, user creation) get their own few slots and a
      * bounded queue, so a flood of registrations can never take the threads logins verify on. */
@@ -114,6 +216,20 @@ export function loadAuthConfig(env: Env = process.env) {
       maxConcurrentHashes: read.int('ARGON2_MAX_CONCURRENT_HASHES', 2, { min: 1, max: 64 }),
       maxQueuedHashes: read.int('ARGON2_MAX_QUEUED_HASHES', 32, { min: 0, max: 10_000 }),
       maxConcurrentVerifies: read.int('ARGON2_MAX_CONCURRENT_VERIFIES', 4, { min: 1, max: 64 }),
+    },
+    mail: {
+      /** smtp://[user:password@]host:port; absent: mails are written as .eml files under `dir`. */
+      smtpUrl: read.url('SMTP_URL'),
+      from: read.string('MAIL_FROM', 'GroupChat <no-reply@groupchat.localhost>'),
+      /** Links in mails start here (the web client). */
+      publicWebUrl: webUrl,
+      dir: read.string('MAIL_DIR', `${dataDir}/mail`),
+      /** How often an idle sender looks for due mail (new mail is also sent at once after its commit). */
+      pollMs: read.int('MAIL_POLL_MS', 1000, { min: 20, max: 60_000 }),
+      /** First retry delay after a temporary failure; doubles per attempt, capped at 30 s. */
+      retryBaseMs: read.int('MAIL_RETRY_BASE_MS', 2000, { min: 10, max: 30_000 }),
+      /** How long a claimed mail is reserved for one sender before another instance may take it. */
+      leaseSeconds: read.int('MAIL_LEASE_SECONDS', 60, { min: 1, max: 3600 }),
     },
     demo: {
       // Outside the embedded demo start nothing is seeded unless asked.

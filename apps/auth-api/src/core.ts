@@ -2,11 +2,17 @@ import { randomBytes } from 'node:crypto';
 import type { EventBus, RateLimiter } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { type AuditRepository, createAuditRepository } from './audit/repository.ts';
 import type { AuthConfig } from './config.ts';
 import type { AuthDB } from './db/schema.ts';
+import { createGrantRepository } from './grants/repository.ts';
+import { GrantService } from './grants/service.ts';
 import { createSigningKeyRepository } from './keys/repository.ts';
 import { KeyService } from './keys/service.ts';
 import { type AuthLimits, createAuthLimits } from './limits.ts';
+import { createOutboxRepository, type OutboxRepository } from './mail/outbox.ts';
+import { MailSender } from './mail/sender.ts';
+import { MailTemplates } from './mail/templates.ts';
 import { PrincipalResolver } from './principal/resolver.ts';
 import { createSessionRepository } from './sessions/repository.ts';
 import { SessionService } from './sessions/service.ts';
@@ -47,20 +53,28 @@ export interface AuthCore {
   principals: PrincipalResolver;
   /** Every named limit of auth-api (limits.ts), shared across instances through Redis when configured. */
   limits: AuthLimits;
+  /** OAuth grants (consents, codes, refresh tokens): shared by /oauth/*, the sign-in pages and logout. */
+  grants: GrantService;
+  audit: AuditRepository;
+  mail: { outbox: OutboxRepository; sender: MailSender; templates: MailTemplates };
 }
 
 export function createAuthCore(deps: AuthDeps): AuthCore {
   const now = deps.now ?? Date.now;
-  const { config, db, logger, bus } = deps;
+  const { db, logger, bus } = deps;
+  // Resolved by boot (withKeySecret); a core built without it seals under a secret of this process only.
+  // One secret for everything sealed at rest: signing keys, TOTP secrets and queued mail (keys/at-rest.ts).
+  const encryptionSecret = deps.config.keys.encryptionSecret ?? randomBytes(32).toString('base64url');
+  const config: AuthConfig = { ...deps.config, keys: { ...deps.config.keys, encryptionSecret } };
   const keys = new KeyService({
     repository: createSigningKeyRepository(db),
     logger,
     maxTokenTtlSeconds: config.accessTokenTtlSeconds,
     publishAheadSeconds: config.keys.publishAheadSeconds,
     rotateEverySeconds: config.keys.rotateEverySeconds,
-    // Resolved by boot (withKeySecret); a core built without it seals under a secret of this process only.
-    encryptionSecret: config.keys.encryptionSecret ?? randomBytes(32).toString('base64url'),
+    encryptionSecret,
     now,
+    audit: createAuditRepository(db),
   });
   const revocations = new RevocationList({
     db,
@@ -93,6 +107,23 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     now,
   });
   const users = createUserRepository(db);
+  const grants = new GrantService({
+    repository: createGrantRepository(db),
+    revocations,
+    logger,
+    codeTtlSeconds: config.authorization.codeTtlSeconds,
+    refreshTokenTtlSeconds: config.authorization.refreshTokenTtlSeconds,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    now,
+  });
+  // Refresh tokens end with the sign-in session they were authorized in (logout).
+  sessions.onEnd((sessionId) => grants.endForSession(sessionId));
+  // A password reset ends every session: every app's grant for the user ends with them (a password
+  // change keeps the current session, and the grants authorized in it).
+  sessions.onAllEnded(async (userId, except) => {
+    if (except === undefined) await grants.endForUser(userId);
+  });
+  const outbox = createOutboxRepository(db, encryptionSecret);
   const principals = new PrincipalResolver({
     verifier: tokenVerifier,
     sessions,
@@ -116,6 +147,22 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     passwords: new PasswordHasher(config.argon2),
     principals,
     limits: createAuthLimits(deps.rateLimiter, config),
+    grants,
+    audit: createAuditRepository(db),
+    mail: {
+      outbox,
+      sender: new MailSender({
+        outbox,
+        logger,
+        from: config.mail.from,
+        smtpUrl: config.mail.smtpUrl,
+        dir: config.mail.dir,
+        pollMs: config.mail.pollMs,
+        retryBaseMs: config.mail.retryBaseMs,
+        leaseSeconds: config.mail.leaseSeconds,
+      }),
+      templates: new MailTemplates(config.mail.publicWebUrl),
+    },
   };
 }
 

@@ -15,14 +15,6 @@ export function authLimitRules(config: AuthConfig) {
     login_email: { limit: r.loginPerEmailPerMinute, windowSeconds: 60 },
     register_ip: { limit: r.registerPerIpPerHour, windowSeconds: 3600 },
     register_email: { limit: r.registerPerEmailPerHour, windowSeconds: 3600 },
-    /** password forgot/reset/change (i14): per address and per email. */
-    password_ip: { limit: r.passwordPerIpPerHour, windowSeconds: 3600 },
-    password_email: { limit: r.passwordPerEmailPerHour, windowSeconds: 3600 },
-    /** invitation accept (i14): per address. */
-    invitation_accept_ip: { limit: r.invitationAcceptPerIpPerHour, windowSeconds: 3600 },
-    /** MFA codes (i14): per user (the mfa_token's user) and per address. */
-    mfa_code_user: { limit: r.mfaCodesPerUserPerMinute, windowSeconds: 60 },
-    mfa_code_ip: { limit: r.mfaCodesPerIpPerMinute, windowSeconds: 60 },
   } as const;
 }
 

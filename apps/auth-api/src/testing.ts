@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { createLogger, createTestDatabaseTarget, type EventBus, MemoryBus } from '@groupchat/service-kit';
+import type { Logger } from 'pino';
 import { type RunningAuthApi, startAuthApi } from './boot.ts';
 import { loadAuthConfig } from './config.ts';
 import { DEMO_USERS } from './seed/demo.ts';
@@ -44,7 +45,7 @@ export interface TestAuthApi {
  * Pass `env.DATABASE_URL` (from a previous instance's `env`) to restart on the same data.
  */
 export async function startTestAuthApi(
-  options: { bus?: EventBus; port?: number; env?: Record<string, string> } = {},
+  options: { bus?: EventBus; port?: number; env?: Record<string, string>; logger?: Logger } = {},
 ): Promise<TestAuthApi> {
   const port = options.port ?? (await freePort());
   const issuer = `http://127.0.0.1:${port}`;
@@ -61,6 +62,10 @@ export async function startTestAuthApi(
     METRICS_TOKEN: DEMO.metricsToken,
     SIGNING_KEY_PUBLISH_AHEAD_SECONDS: '0',
     REVOCATION_POLL_MS: '500',
+    // Tests see retried mail within a second or two, not after production back-off (new mail is sent
+    // at once after its commit; the poll only picks up what another instance left).
+    MAIL_RETRY_BASE_MS: '200',
+    MAIL_DIR: `${process.env.TMPDIR ?? '/tmp'}/auth-api-test-mail-${port}`,
     RATE_LIMIT_KEY_PREFIX: `test-rl-${port}-${Date.now().toString(36)}:`,
     ...(process.env.TEST_REDIS_URL && !options.bus ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
     ...options.env,
@@ -80,7 +85,7 @@ export async function startTestAuthApi(
       : config;
   const running = await startAuthApi(effective as typeof config, {
     bus: options.bus ?? (env.REDIS_URL ? undefined : new MemoryBus()),
-    logger: createLogger('auth-api', env.LOG_LEVEL ?? 'silent'),
+    logger: options.logger ?? createLogger('auth-api', env.LOG_LEVEL ?? 'silent'),
   });
   return {
     url: issuer,

@@ -5,7 +5,9 @@ import {
   createRateLimiter,
   type Database,
   type EventBus,
+  type ExpiringSets,
   type HttpServer,
+  MemoryExpiringSets,
   type RateLimiter,
   uuidv7,
 } from '@groupchat/service-kit';
@@ -18,12 +20,21 @@ import { UserTokenVerifier } from './auth/user-token-verifier.ts';
 import type { ChatConfig } from './config.ts';
 import type { ChatDB } from './db/schema.ts';
 import { GroupService } from './groups/group-service.ts';
+import { UserGroups } from './groups/user-groups.ts';
 import { ChatLimits } from './limits.ts';
 import { LiveHub } from './live/hub.ts';
+import { presenceRoutes } from './live/presence-routes.ts';
+import { LiveSignals } from './live/signals.ts';
 import { liveRoutes } from './live/ws-routes.ts';
 import { MessageRepository } from './messages/repository.ts';
 import { messageRoutes } from './messages/routes.ts';
 import { MessageService } from './messages/service.ts';
+import { ReadStateRepository } from './read-state/repository.ts';
+import { readStateRoutes } from './read-state/routes.ts';
+import { ReadStateService } from './read-state/service.ts';
+import { SearchRepository } from './search/repository.ts';
+import { searchRoutes } from './search/routes.ts';
+import { SearchService } from './search/service.ts';
 import { AuthApiClient } from './service-auth/auth-api-client.ts';
 import { ServiceTokenManager } from './service-auth/token-manager.ts';
 
@@ -42,6 +53,11 @@ export interface ChatApiDeps {
   instanceId?: string;
   /** Counters of the limits; one on REDIS_URL (or in memory) is created (and closed) when absent. */
   rateLimiter?: RateLimiter;
+  /**
+   * State shared by the instances that expires by itself (presence): Redis when configured. Owned by
+   * the caller; an in-memory one (this instance alone) is created when absent.
+   */
+  sharedState?: ExpiringSets;
 }
 
 export interface ChatApi {
@@ -52,6 +68,7 @@ export interface ChatApi {
   revocations: RevocationList;
   changes: ChangeFeedConsumer;
   hub: LiveHub;
+  signals: LiveSignals;
   /** Stops the HTTP server and everything buildApp started (not the database or bus it was given). */
   close(): Promise<void>;
 }
@@ -120,11 +137,12 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   const limits = new ChatLimits(rateLimiter, config);
 
   const repo = new MessageRepository(database.db);
+  const instanceId = deps.instanceId ?? uuidv7();
   const hub = new LiveHub({
     repo,
     bus,
     logger: logger.child({ component: 'live' }),
-    instanceId: deps.instanceId ?? uuidv7(),
+    instanceId,
     resumeMaxGap: config.ws.resumeMaxGap,
     maxBufferedBytes: config.ws.maxBufferedBytes,
   });
@@ -132,7 +150,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     repo,
     groups,
     logger: logger.child({ component: 'messages' }),
-    onStored: (message) => hub.announce(message),
+    onEvents: (events) => hub.announce(events),
   });
 
   groups.onAccessLost(({ groupId, userId, status }) => hub.accessLost(groupId, userId, status));
@@ -148,10 +166,30 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
       );
   });
 
+  const signals = new LiveSignals({
+    hub,
+    bus,
+    store: deps.sharedState ?? new MemoryExpiringSets(),
+    instanceId,
+    logger: logger.child({ component: 'signals' }),
+    ...config.presence,
+  });
+
+  const userGroups = new UserGroups({ authApi, bus, logger: logger.child({ component: 'user-groups' }) });
+  const readState = new ReadStateService({
+    repo: new ReadStateRepository(database.db),
+    groups,
+    userGroups,
+    toUser: (userId, frame) => signals.toUser(userId, frame),
+    logger: logger.child({ component: 'read-state' }),
+  });
+
   await groups.start();
   await revocations.start();
   await changes.start();
   await hub.start();
+  await signals.start();
+  await userGroups.start();
 
   const app = await createHttpServer({
     serviceName: 'chat-api',
@@ -160,6 +198,8 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     logger,
     trustProxy: config.operations.trustProxy,
     metrics: config.operations.metrics,
+    // A reaction's emoji is a path parameter: 64 characters, percent-encoded, take up to 768.
+    maxParamLength: 1024,
     readinessChecks: {
       database: () => database.ping(),
       service_token: async () => {
@@ -191,7 +231,9 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
       },
       tags: [
         { name: 'messages', description: 'Group messages (REST)' },
-        { name: 'live', description: 'Live delivery (WebSocket)' },
+        { name: 'live', description: 'Live delivery (WebSocket), typing and presence' },
+        { name: 'read state', description: 'Read markers, unread and mention counts, receipts' },
+        { name: 'search', description: 'Full-text search over the caller’s messages' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
     },
@@ -231,8 +273,15 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     },
   });
   await messageRoutes(app, { service: messages, verifier, limits });
+  await readStateRoutes(app, { service: readState, verifier });
+  await searchRoutes(app, {
+    service: new SearchService({ repo: new SearchRepository(database.db), groups, userGroups }),
+    verifier,
+  });
+  await presenceRoutes(app, { presence: signals.presence, groups, verifier });
   await liveRoutes(app, {
     hub,
+    signals,
     groups,
     verifier,
     limits,
@@ -242,6 +291,8 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   });
 
   app.addHook('onClose', async () => {
+    userGroups.stop();
+    signals.stop();
     hub.stop();
     groups.stop();
     revocations.stop();
@@ -250,5 +301,5 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     if (ownLimiter) await rateLimiter.close();
   });
 
-  return { app, tokens, groups, verifier, revocations, changes, hub, close: () => app.close() };
+  return { app, tokens, groups, verifier, revocations, changes, hub, signals, close: () => app.close() };
 }

@@ -1,9 +1,11 @@
 import {
   createBus,
+  createExpiringSets,
   createLogger,
   type Database,
   type Env,
   type EventBus,
+  type ExpiringSets,
   migrateToLatest,
   openDatabase,
 } from '@groupchat/service-kit';
@@ -12,7 +14,7 @@ import type { Dispatcher } from 'undici';
 import { buildApp, type ChatApi } from './app.ts';
 import { type ChatConfig, loadChatConfig } from './config.ts';
 import { migrations } from './db/migrations.ts';
-import type { ChatDB } from './db/schema.ts';
+import { CHAT_DB_EXTENSIONS, type ChatDB } from './db/schema.ts';
 
 export interface RunningChatApi extends ChatApi {
   /** Base URL, e.g. http://127.0.0.1:8001. */
@@ -30,6 +32,8 @@ export interface StartOverrides {
   /** Use this database target instead of the configured one (tests). */
   database?: Database<ChatDB>;
   instanceId?: string;
+  /** Shared expiring state (presence); not closed by close(). Default: Redis at REDIS_URL, else memory. */
+  sharedState?: ExpiringSets;
 }
 
 /**
@@ -39,12 +43,19 @@ export interface StartOverrides {
 export async function startChatApi(env: Env, overrides: StartOverrides = {}): Promise<RunningChatApi> {
   const config = loadChatConfig(env);
   const logger = overrides.logger ?? createLogger('chat-api', config.logLevel);
-  const database = overrides.database ?? (await openDatabase<ChatDB>(config.database));
+  const database =
+    overrides.database ?? (await openDatabase<ChatDB>(config.database, { extensions: CHAT_DB_EXTENSIONS }));
   const ownBus = overrides.bus === undefined;
   const bus =
     overrides.bus ??
     createBus(config.redisUrl, {
       onError: (error) => logger.warn({ err: error, event: 'bus_error' }, 'bus error'),
+    });
+  const ownState = overrides.sharedState === undefined;
+  const sharedState =
+    overrides.sharedState ??
+    createExpiringSets(config.redisUrl, {
+      onError: (error) => logger.warn({ err: error, event: 'shared_state_error' }, 'shared state error'),
     });
   try {
     const applied = await migrateToLatest(database.db, migrations);
@@ -55,6 +66,7 @@ export async function startChatApi(env: Env, overrides: StartOverrides = {}): Pr
       logger,
       database,
       bus,
+      sharedState,
       ...(overrides.dispatcher ? { dispatcher: overrides.dispatcher } : {}),
       ...(overrides.instanceId ? { instanceId: overrides.instanceId } : {}),
     });
@@ -70,11 +82,13 @@ export async function startChatApi(env: Env, overrides: StartOverrides = {}): Pr
       close: async () => {
         await chat.close();
         if (ownBus) await bus.close();
+        if (ownState) await sharedState.close();
         if (!overrides.database) await database.close();
       },
     };
   } catch (error) {
     if (ownBus) await bus.close();
+    if (ownState) await sharedState.close();
     if (!overrides.database) await database.close();
     throw error;
   }

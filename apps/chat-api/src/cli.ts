@@ -1,7 +1,7 @@
 import { ConfigError, migrateToLatest, openDatabase } from '@groupchat/service-kit';
 import { loadChatConfig } from './config.ts';
 import { migrations } from './db/migrations.ts';
-import type { ChatDB } from './db/schema.ts';
+import { CHAT_DB_EXTENSIONS, type ChatDB } from './db/schema.ts';
 
 /** `node src/cli.ts migrate`: applies pending migrations and exits (the server also does it at start). */
 const [command] = process.argv.slice(2);
@@ -11,7 +11,7 @@ if (command !== 'migrate') {
 }
 try {
   const config = loadChatConfig({ SERVICE_CLIENT_SECRET: 'unused-by-migrate', ...process.env });
-  const database = await openDatabase<ChatDB>(config.database);
+  const database = await openDatabase<ChatDB>(config.database, { extensions: CHAT_DB_EXTENSIONS });
   const applied = await migrateToLatest(database.db, migrations);
   console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
   await database.close();

@@ -76,6 +76,13 @@ export function loadChatConfig(env: Env = process.env) {
       /** 401/403/404 answers and refused subscribes, per user and per address. */
       failuresPerMinute: read.int('RATE_LIMIT_FAILURES_PER_MINUTE', 120, { min: 1 }),
     },
+    presence: {
+      /** A user stays present this long after their last socket left a group. */
+      presenceGraceMs: read.int('PRESENCE_GRACE_MS', 10_000, { min: 0, max: 600_000 }),
+      /** An instance's presence entries expire this long after its last heartbeat (crashed instances). */
+      presenceTtlMs: read.int('PRESENCE_TTL_MS', 15_000, { min: 1_000, max: 600_000 }),
+      presenceHeartbeatMs: read.int('PRESENCE_HEARTBEAT_MS', 5_000, { min: 100, max: 300_000 }),
+    },
     ws: {
       /** Client frames per second per connection (a token bucket holding 2 s' worth): over it, 1008. */
       maxFramesPerSecond: read.int('WS_MAX_FRAMES_PER_SECOND', 20, { min: 1 }),

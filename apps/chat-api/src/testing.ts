@@ -3,12 +3,13 @@ import {
   createTestDatabaseTarget,
   type Database,
   type EventBus,
+  type ExpiringSets,
   MemoryBus,
   openDatabase,
 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { type RunningChatApi, startChatApi } from './boot.ts';
-import type { ChatDB } from './db/schema.ts';
+import { CHAT_DB_EXTENSIONS, type ChatDB } from './db/schema.ts';
 
 export interface TestChatApi {
   /** e.g. http://127.0.0.1:54321 */
@@ -32,6 +33,8 @@ export async function startTestChatApi(options: {
   env?: Record<string, string>;
   logger?: Logger;
   database?: Database<ChatDB>;
+  /** Shared with the other instances of a test (presence); default: this instance's own, in memory. */
+  sharedState?: ExpiringSets;
 }): Promise<TestChatApi> {
   const env: Record<string, string> = { ...options.env };
   if (!env.SERVICE_CLIENT_SECRET) {
@@ -45,7 +48,7 @@ export async function startTestChatApi(options: {
   if (!database) {
     const created = await createTestDatabaseTarget('chat');
     drop = created.drop;
-    database = await openDatabase<ChatDB>(created.target);
+    database = await openDatabase<ChatDB>(created.target, { extensions: CHAT_DB_EXTENSIONS });
   }
   const bus = options.bus ?? new MemoryBus();
   let chat: RunningChatApi;
@@ -67,7 +70,12 @@ export async function startTestChatApi(options: {
         WS_MAX_QUEUED_FRAMES: '100000',
         ...env,
       },
-      { bus, database, logger: options.logger ?? createLogger('chat-api', env.LOG_LEVEL ?? 'silent') },
+      {
+        bus,
+        database,
+        ...(options.sharedState ? { sharedState: options.sharedState } : {}),
+        logger: options.logger ?? createLogger('chat-api', env.LOG_LEVEL ?? 'silent'),
+      },
     );
   } catch (error) {
     if (ownDatabase) {

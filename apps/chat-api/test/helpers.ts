@@ -6,7 +6,14 @@
 import { createServer, Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/auth-api/testing';
-import { createBus, type EventBus, MemoryBus } from '@groupchat/service-kit';
+import {
+  createBus,
+  createExpiringSets,
+  type EventBus,
+  type ExpiringSets,
+  MemoryBus,
+  MemoryExpiringSets,
+} from '@groupchat/service-kit';
 import { WebSocket } from 'ws';
 import { startTestChatApi, type TestChatApi } from '../src/testing.ts';
 
@@ -217,6 +224,16 @@ export async function startPlatform(
   const prefix = `chat-it-${process.pid}-${++prefixCounter}-${Math.random().toString(36).slice(2, 8)}:`;
   const memory = usingRedis ? null : new MemoryBus();
   const buses: EventBus[] = [];
+  // Presence state shared by the instances: Redis (one connection each, as separate processes would
+  // have) or one in-memory store standing in for it.
+  const sharedMemory = usingRedis ? null : new MemoryExpiringSets();
+  const states: ExpiringSets[] = [];
+  const stateFor = (): ExpiringSets => {
+    if (sharedMemory) return sharedMemory;
+    const state = createExpiringSets(process.env.TEST_REDIS_URL, { prefix });
+    states.push(state);
+    return state;
+  };
   const busFor = (): EventBus => {
     if (memory) return memory;
     const bus = createBus(process.env.TEST_REDIS_URL, { prefix });
@@ -245,6 +262,7 @@ export async function startPlatform(
       await startTestChatApi({
         authUrl: proxy?.url ?? auth.url,
         bus: busFor(),
+        sharedState: stateFor(),
         env,
         ...(database ? { database } : {}),
       }),
@@ -262,6 +280,7 @@ export async function startPlatform(
       await proxy?.close();
       await auth.close().catch(() => {});
       for (const bus of buses) await bus.close();
+      for (const state of states) await state.close();
       await memory?.close();
     },
   };

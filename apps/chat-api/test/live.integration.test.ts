@@ -67,7 +67,11 @@ describe(`chat-api live delivery (${usingRedis ? 'Redis' : 'shared in-process'} 
     sockets.push(socket);
     socket.send({ type: 'auth', token: carol.token });
     expect(await socket.waitFor((f) => f.type === 'ready')).toEqual({ type: 'ready', user_id: carol.userId });
-    expect(await socket.subscribe(general)).toEqual({ type: 'subscribed', group_id: general });
+    expect(await socket.subscribe(general)).toEqual({
+      type: 'subscribed',
+      group_id: general,
+      cursor: expect.stringMatching(/^[0-9]+$/),
+    });
     const started = performance.now();
     const sent = await post(urlA, bob, general, 'live hello');
     expect(sent.status).toBe(201);
@@ -129,7 +133,11 @@ describe(`chat-api live delivery (${usingRedis ? 'Redis' : 'shared in-process'} 
     const socket = await open(wsA, carol);
     // WS_RESUME_MAX_GAP is 500 by default; an unknown id is also beyond replay.
     await socket.subscribe(group, uuidv7());
-    expect(await socket.waitFor((f) => f.type === 'reset')).toEqual({ type: 'reset', group_id: group });
+    expect(await socket.waitFor((f) => f.type === 'reset')).toEqual({
+      type: 'reset',
+      group_id: group,
+      cursor: expect.stringMatching(/^[0-9]+$/),
+    });
     await socket.subscribe(group, oldest);
     expect(socket.frames.filter((f) => f.type === 'reset')).toHaveLength(1);
   });
@@ -150,7 +158,11 @@ describe(`chat-api live delivery (${usingRedis ? 'Redis' : 'shared in-process'} 
       detail: expect.any(String),
     });
     expect(await intruder.subscribe(uuidv7())).toMatchObject({ type: 'error', status: 404 });
-    expect(await socket.subscribe(general)).toEqual({ type: 'subscribed', group_id: general });
+    expect(await socket.subscribe(general)).toEqual({
+      type: 'subscribed',
+      group_id: general,
+      cursor: expect.stringMatching(/^[0-9]+$/),
+    });
   });
 
   it('answers invalid frames with error 400 and keeps the connection', async () => {
@@ -175,7 +187,11 @@ describe(`chat-api live delivery (${usingRedis ? 'Redis' : 'shared in-process'} 
         detail: expect.any(String),
       });
     }
-    expect(await socket.subscribe(general)).toEqual({ type: 'subscribed', group_id: general });
+    expect(await socket.subscribe(general)).toEqual({
+      type: 'subscribed',
+      group_id: general,
+      cursor: expect.stringMatching(/^[0-9]+$/),
+    });
     socket.send({ type: 'unsubscribe', group_id: general });
     await socket.waitFor((f) => f.type === 'unsubscribed');
     await post(urlA, bob, general, 'not for the unsubscribed');
@@ -265,7 +281,10 @@ describe(`chat-api live delivery (${usingRedis ? 'Redis' : 'shared in-process'} 
     let sent = 0;
     while (hub.connectionCount === connected && sent < 400) {
       sent += 1;
-      hub.announce({ ...base, id: uuidv7(), seq: base.seq + sent, content: big });
+      const seq = base.seq + sent;
+      hub.announce([
+        { type: 'message', cursor: String(seq), message: { ...base, id: uuidv7(), seq, content: big } },
+      ]);
       await new Promise((resolve) => setTimeout(resolve, 3));
     }
     expect(hub.connectionCount).toBe(connected - 1);

@@ -88,7 +88,11 @@ describe(`auth-api outage (${usingPostgres ? 'auth-api stopped and restarted' : 
     // Live delivery needs no auth-api either; a new subscription to a cached group works.
     await socket.waitForMessages(general, 5);
     const late = await TestSocket.connect(platform.chats[0]!.wsUrl, bob.token);
-    expect(await late.subscribe(general)).toEqual({ type: 'subscribed', group_id: general });
+    expect(await late.subscribe(general)).toEqual({
+      type: 'subscribed',
+      group_id: general,
+      cursor: expect.stringMatching(/^[0-9]+$/),
+    });
     expect(await late.subscribe(uncached)).toMatchObject({ type: 'error', status: 503 });
     const ready = await api('GET', `${chatUrl}/ready`);
     expect(ready.status).toBe(503);

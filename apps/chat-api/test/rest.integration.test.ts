@@ -71,6 +71,13 @@ describe('chat-api REST with the real auth-api', () => {
       content: 'Hello Carol!',
       client_message_id: null,
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
+      thread_root_id: null,
+      reply_count: 0,
+      last_reply_at: null,
+      edited_at: null,
+      deleted_at: null,
+      reactions: [],
+      mentions: [],
     });
     const read = await get(carol, general, '?limit=1');
     expect(read.status).toBe(200);

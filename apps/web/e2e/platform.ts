@@ -96,6 +96,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       bus,
       env: {
         ALLOWED_ORIGINS: webOrigin,
+        // Links in mails lead to this web client.
+        PUBLIC_WEB_URL: webOrigin,
         // Every browser login comes through the proxy from 127.0.0.1.
         RATE_LIMIT_LOGIN_PER_IP: '10000',
         RATE_LIMIT_LOGIN_PER_EMAIL: '10000',

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URIS, TOKEN_ENDPOINT_AUTH_METHODS } from './auth-authorize.ts';
 import { GRANT_TYPES, KNOWN_SCOPES } from './auth-oauth.ts';
 import { timestamp } from './common.ts';
 
@@ -50,6 +51,26 @@ export const CreateClientBody = Type.Object(
       maxItems: 8,
       description: 'an empty list makes a client that may only introspect and revoke',
     }),
+    redirect_uris: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: MAX_REDIRECT_URI_LENGTH }), {
+        maxItems: MAX_REDIRECT_URIS,
+        description:
+          'for authorization_code (at least one): absolute, no fragment, https (http only on 127.0.0.1, ' +
+          '[::1] or localhost); matched exactly, byte for byte',
+      }),
+    ),
+    token_endpoint_auth_method: Type.Optional(
+      Type.Enum([...TOKEN_ENDPOINT_AUTH_METHODS], {
+        description:
+          'none for public clients (the default for them; PKCE is their proof); client_secret_basic ' +
+          '(default for confidential ones) or client_secret_post. A confidential client may use either secret method',
+      }),
+    ),
+    first_party: Type.Optional(
+      Type.Boolean({
+        description: 'the platform’s own app: users are not asked for consent (default false)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -69,6 +90,9 @@ const clientProperties = {
   client_type: Type.Enum([...CLIENT_TYPES]),
   allowed_scopes: Type.Array(Type.String()),
   grant_types: Type.Array(Type.String()),
+  redirect_uris: Type.Array(Type.String()),
+  token_endpoint_auth_method: Type.Enum([...TOKEN_ENDPOINT_AUTH_METHODS]),
+  first_party: Type.Boolean(),
   created_at: Timestamp,
   updated_at: Timestamp,
 };

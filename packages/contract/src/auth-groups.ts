@@ -13,9 +13,14 @@ function groupRole(options: { default?: string; description?: string } = {}) {
 }
 export const GroupRoleSchema = groupRole();
 
+export const GroupKindSchema = Type.Union([Type.Literal('group'), Type.Literal('direct')], {
+  description: '`direct`: a one-to-one conversation (no name, exactly its two users)',
+});
+
 export const GroupSchema = Type.Object({
   id: Uuid,
-  name: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()], { description: 'null for direct conversations' }),
+  kind: GroupKindSchema,
   org_id: Uuid,
   created_at: Timestamp,
   member_count: Type.Integer({ minimum: 0 }),
@@ -75,3 +80,8 @@ export const GroupListResponse = Type.Object({ groups: Type.Array(GroupSchema) }
 export type GroupListResponse = Static<typeof GroupListResponse>;
 export const MemberListResponse = Type.Object({ members: Type.Array(MemberSchema) });
 export type MemberListResponse = Static<typeof MemberListResponse>;
+
+export const OpenDirectBody = Type.Object(
+  { user_id: uuid({ description: 'the other user, in the caller’s organization' }) },
+  { additionalProperties: false },
+);

@@ -27,6 +27,8 @@ export const UserSchema = Type.Object(
     org_id: Uuid,
     role: UserRoleSchema,
     created_at: Timestamp,
+    email_verified: Type.Boolean(),
+    mfa_enabled: Type.Boolean(),
   },
   { description: 'a user; never carries a password or its hash' },
 );
@@ -77,6 +79,8 @@ export const LoginUserSchema = Type.Object({
   display_name: Type.String(),
   org_id: Uuid,
   role: UserRoleSchema,
+  email_verified: Type.Boolean(),
+  mfa_enabled: Type.Boolean(),
 });
 export type LoginUser = Static<typeof LoginUserSchema>;
 
@@ -97,6 +101,8 @@ export const MeResponse = Type.Union([
     display_name: Type.String(),
     org_id: Uuid,
     role: UserRoleSchema,
+    email_verified: Type.Boolean(),
+    mfa_enabled: Type.Boolean(),
   }),
   Type.Object({
     type: Type.Literal('service'),

@@ -12,11 +12,19 @@ import { type Static, Type } from 'typebox';
  */
 
 /** The scopes auth-api knows; a client's allowed scopes are a subset. */
-export const KNOWN_SCOPES = ['groups:read', 'groups:write', 'members:read', 'admin:clients'] as const;
+/** OpenID Connect scopes: they ask for identity claims, only a user can grant them. */
+export const OIDC_SCOPES = ['openid', 'profile', 'email'] as const;
+export const KNOWN_SCOPES = [
+  'groups:read',
+  'groups:write',
+  'members:read',
+  'admin:clients',
+  ...OIDC_SCOPES,
+] as const;
 export type Scope = (typeof KNOWN_SCOPES)[number];
 
 /** The grant types the token endpoint serves: the one list clients, metadata and the endpoint share. */
-export const GRANT_TYPES = ['client_credentials'] as const;
+export const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 /** Client authentication methods of the token, introspection and revocation endpoints. */
@@ -36,6 +44,22 @@ const clientAuthProperties = {
 
 export const TokenRequest = Type.Object({
   grant_type: Type.Optional(Type.String({ maxLength: 100, description: `one of ${GRANT_TYPES.join(', ')}` })),
+  code: Type.Optional(Type.String({ maxLength: 200, description: 'authorization_code: the code' })),
+  redirect_uri: Type.Optional(
+    Type.String({
+      maxLength: 2000,
+      description: 'authorization_code: the redirect_uri of the authorization request',
+    }),
+  ),
+  code_verifier: Type.Optional(
+    Type.String({
+      maxLength: 200,
+      description: 'authorization_code: the PKCE verifier (RFC 7636), required',
+    }),
+  ),
+  refresh_token: Type.Optional(
+    Type.String({ maxLength: 200, description: 'refresh_token: the refresh token' }),
+  ),
   scope: Type.Optional(
     Type.String({
       maxLength: 1000,
@@ -61,6 +85,13 @@ export const TokenResponse = Type.Object(
     token_type: Type.Literal('Bearer'),
     expires_in: Type.Integer({ minimum: 1, description: 'seconds' }),
     scope: Type.String({ description: 'the granted scopes, space-separated' }),
+    refresh_token: Type.Optional(
+      Type.String({
+        description:
+          'authorization_code and refresh_token grants: a new refresh token (rotated on every use)',
+      }),
+    ),
+    id_token: Type.Optional(Type.String({ description: 'OpenID Connect ID token, when openid was granted' })),
   },
   { description: 'sent with Cache-Control: no-store and Pragma: no-cache' },
 );
@@ -107,21 +138,35 @@ export type RevocationRequest = Static<typeof RevocationRequest>;
 export const AuthorizationServerMetadata = Type.Object(
   {
     issuer: Type.String(),
+    authorization_endpoint: Type.String(),
+    userinfo_endpoint: Type.String(),
     token_endpoint: Type.String(),
     introspection_endpoint: Type.String(),
     revocation_endpoint: Type.String(),
     jwks_uri: Type.String(),
     grant_types_supported: Type.Array(Type.String()),
-    response_types_supported: Type.Array(Type.String(), {
-      description: 'empty: there is no authorization endpoint',
+    response_types_supported: Type.Array(Type.String(), { description: 'code only (RFC 9700 §2.1.2)' }),
+    response_modes_supported: Type.Array(Type.String()),
+    code_challenge_methods_supported: Type.Array(Type.String(), {
+      description: 'S256 only; PKCE is required',
     }),
+    authorization_response_iss_parameter_supported: Type.Boolean({ description: 'RFC 9207' }),
     token_endpoint_auth_methods_supported: Type.Array(Type.String()),
     introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
     revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
     scopes_supported: Type.Array(Type.String()),
     service_documentation: Type.String(),
+    subject_types_supported: Type.Optional(Type.Array(Type.String())),
+    id_token_signing_alg_values_supported: Type.Optional(Type.Array(Type.String())),
+    claims_supported: Type.Optional(Type.Array(Type.String())),
+    prompt_values_supported: Type.Optional(Type.Array(Type.String())),
+    request_parameter_supported: Type.Optional(Type.Boolean()),
+    request_uri_parameter_supported: Type.Optional(Type.Boolean()),
   },
-  { description: 'RFC 8414 authorization server metadata' },
+  {
+    description:
+      'RFC 8414 authorization server metadata; the OpenID Connect discovery document is the same with the OpenID Provider fields',
+  },
 );
 export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetadata>;
 

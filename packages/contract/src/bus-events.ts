@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { GroupRoleSchema } from './auth-groups.ts';
-import { MessageSchema } from './chat-messages.ts';
+import { ChatEventSchema } from './chat-messages.ts';
+import { uuid } from './common.ts';
 
 /**
  * Events on the EventBus (Redis pub/sub, or in-process). Publishers build them with these types;
@@ -12,8 +13,10 @@ export const Channels = {
   membership: 'auth.membership',
   /** auth-api → resource servers: a token was revoked or a session ended. */
   revocations: 'auth.revocations',
-  /** chat-api → chat-api instances: a message was stored. */
+  /** chat-api → chat-api instances: change-log events of a group were committed. */
   chatMessages: 'chat.messages',
+  /** chat-api → chat-api instances: ephemeral live signals (typing, presence, a user's read marker). */
+  chatSignals: 'chat.signals',
 } as const;
 export type Channel = (typeof Channels)[keyof typeof Channels];
 
@@ -63,10 +66,14 @@ export const SessionEndedEvent = Type.Object(
 export const RevocationEventSchema = Type.Union([TokenRevokedEvent, SessionEndedEvent]);
 export type RevocationEvent = Static<typeof RevocationEventSchema>;
 
-export const MessageCreatedEvent = Type.Object({
-  type: Type.Literal('message_created'),
-  instance_id: Type.String({ description: 'the chat-api instance that stored it (delivered there already)' }),
-  message: MessageSchema,
+/** One committed change of a group (a reply is two events: the reply, then its root's reply_count). */
+export const ChatEventsBusEvent = Type.Object({
+  type: Type.Literal('chat_events'),
+  instance_id: Type.String({
+    description: 'the chat-api instance that committed them (delivered there already)',
+  }),
+  group_id: uuid(),
+  events: Type.Array(ChatEventSchema),
 });
-export const ChatMessageEventSchema = Type.Union([MessageCreatedEvent]);
+export const ChatMessageEventSchema = Type.Union([ChatEventsBusEvent]);
 export type ChatMessageEvent = Static<typeof ChatMessageEventSchema>;

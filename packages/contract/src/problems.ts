@@ -41,6 +41,8 @@ export const ProblemCatalogue = {
   member_not_found: { status: 404, detail: 'the user is not a member of the group' },
   already_member: { status: 409, detail: 'the user is already a member of the group' },
   org_id_required: { status: 400, detail: 'a service must name the organization: org_id' },
+  direct_group_closed: { status: 409, detail: 'a direct conversation takes no other members' },
+  invalid_direct_peer: { status: 400, detail: 'a direct conversation needs another user' },
 
   // OAuth client administration.
   client_not_found: { status: 404, detail: 'no such OAuth client' },
@@ -53,12 +55,49 @@ export const ProblemCatalogue = {
   unsupported_grant_type: { status: 400, detail: 'unsupported grant type' },
   invalid_client_id: { status: 400, detail: 'the client_id is not acceptable' },
   public_client_grant: { status: 400, detail: 'client_credentials is for confidential clients only' },
+  invalid_redirect_uri: {
+    status: 400,
+    detail: 'a redirect URI is not acceptable (absolute, no fragment, https off loopback)',
+  },
+  redirect_uris_required: { status: 400, detail: 'the authorization_code grant needs a redirect URI' },
+  refresh_without_code: { status: 400, detail: 'refresh_token comes with the authorization_code grant' },
+  invalid_auth_method: { status: 400, detail: 'token_endpoint_auth_method does not fit the client type' },
+
+  // Sign in with the platform (connected apps, the authorization endpoint's forms).
+  connected_app_not_found: { status: 404, detail: 'this app is not connected to your account' },
+  csrf_token_mismatch: { status: 403, detail: 'the form is missing its CSRF token' },
+
+  // Accounts (auth-api): invitations, email verification, passwords, two-factor sign-in.
+  invalid_account_token: { status: 400, detail: 'the link is invalid, used, revoked or expired' },
+  invitation_not_found: { status: 404, detail: 'no such invitation' },
+  wrong_current_password: { status: 400, detail: 'the current password is wrong' },
+  invalid_mfa_code: { status: 401, detail: 'the code is wrong or was already used (400 when managing MFA)' },
+  invalid_mfa_token: { status: 401, detail: 'the sign-in attempt expired or ended; sign in again' },
+  mfa_already_enabled: { status: 409, detail: 'two-factor sign-in is already enabled' },
+  mfa_not_set_up: { status: 409, detail: 'set up two-factor sign-in first' },
+  mfa_not_enabled: { status: 409, detail: 'two-factor sign-in is not enabled' },
 
   // Messages (chat-api).
   invalid_content: { status: 400, detail: 'content must be 1 to 4000 characters after trimming' },
   invalid_client_message_id: { status: 400, detail: 'client_message_id is not acceptable' },
   invalid_cursor: { status: 400, detail: 'the cursor does not name a message of this group' },
   conflicting_cursors: { status: 400, detail: 'give either `before` or `after`, not both' },
+  invalid_thread_root: {
+    status: 400,
+    detail: 'thread_root_id must name a root message of this group that is not deleted',
+  },
+  invalid_emoji: {
+    status: 400,
+    detail: 'an emoji is 1 to 64 characters without spaces or control characters',
+  },
+  message_not_found: { status: 404, detail: 'no such message in this group' },
+  not_message_sender: { status: 403, detail: 'only the sender of the message may do this' },
+  not_allowed_to_delete: {
+    status: 403,
+    detail: 'only its sender or an owner or admin of the group may delete a message',
+  },
+  message_deleted: { status: 409, detail: 'the message is deleted' },
+  too_many_reactions: { status: 409, detail: 'a message takes at most 20 distinct emoji' },
 
   // Limits and dependencies.
   rate_limited: { status: 429, detail: 'too many requests, slow down' },
@@ -110,6 +149,16 @@ export const OAuthErrorCodes = [
   'slow_down',
   'temporarily_unavailable',
   'server_error',
+  // The authorization endpoint (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6), as redirect parameters.
+  'access_denied',
+  'unsupported_response_type',
+  'login_required',
+  'consent_required',
+  'request_not_supported',
+  'request_uri_not_supported',
+  // UserInfo (RFC 6750 §3.1).
+  'invalid_token',
+  'insufficient_scope',
 ] as const;
 export type OAuthErrorCode = (typeof OAuthErrorCodes)[number];
 

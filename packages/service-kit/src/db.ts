@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { PGlite } from '@electric-sql/pglite';
+import type { Extensions, PGlite } from '@electric-sql/pglite';
 import {
   type CompiledQuery,
   type DatabaseConnection,
@@ -36,7 +36,28 @@ const INT8_OID = 20;
 // int8 holds counters and sequence numbers that stay far below 2^53; numbers are what the code wants.
 pg.types.setTypeParser(INT8_OID, (value) => Number(value));
 
-export async function openDatabase<DB>(target: DatabaseTarget): Promise<Database<DB>> {
+/** PostgreSQL extensions a database may need; PGlite ships them as contrib modules loaded at start. */
+export type DatabaseExtension = 'unaccent' | 'pg_trgm';
+
+export interface OpenOptions {
+  /** Loaded into PGlite at start (PostgreSQL has them installed; migrations CREATE EXTENSION either way). */
+  extensions?: readonly DatabaseExtension[];
+}
+
+async function pgliteExtensions(names: readonly DatabaseExtension[]): Promise<Extensions> {
+  const loaded: Extensions = {};
+  for (const name of names) {
+    if (name === 'unaccent')
+      loaded.unaccent = (await import('@electric-sql/pglite/contrib/unaccent')).unaccent;
+    else loaded.pg_trgm = (await import('@electric-sql/pglite/contrib/pg_trgm')).pg_trgm;
+  }
+  return loaded;
+}
+
+export async function openDatabase<DB>(
+  target: DatabaseTarget,
+  options: OpenOptions = {},
+): Promise<Database<DB>> {
   if (target.kind === 'postgres') {
     const pool = new pg.Pool({
       connectionString: target.url,
@@ -67,6 +88,7 @@ export async function openDatabase<DB>(target: DatabaseTarget): Promise<Database
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
   const client = await PGlite.create(target.dataDir ?? undefined, {
     parsers: { [INT8_OID]: (value: string) => Number(value) },
+    extensions: await pgliteExtensions(options.extensions ?? []),
   });
   const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
   return {

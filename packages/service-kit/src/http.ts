@@ -47,6 +47,8 @@ export interface HttpServerOptions {
    * listener of its own. Default: public and open (tests that build an app directly).
    */
   metrics?: { publicOpen: boolean; token: string | null; port: number | null; host: string };
+  /** Longest path parameter (find-my-way's default is 100); a longer one answers 404. */
+  maxParamLength?: number;
   /** OpenAPI security schemes and tags, merged into the generated document. */
   openapi?: {
     securitySchemes?: Record<string, unknown>;
@@ -74,6 +76,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       return typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : uuidv7();
     },
     bodyLimit: options.bodyLimit ?? 64 * 1024,
+    ...(options.maxParamLength ? { routerOptions: { maxParamLength: options.maxParamLength } } : {}),
     trustProxy:
       typeof options.trustProxy === 'boolean'
         ? options.trustProxy

@@ -3,6 +3,7 @@ export * from './bus.ts';
 export * from './config.ts';
 export * from './data-lock.ts';
 export * from './db.ts';
+export * from './expiring-sets.ts';
 export * from './http.ts';
 export * from './ids.ts';
 export * from './logger.ts';

@@ -1,6 +1,7 @@
 import type { HttpServer } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { createAuditRepository } from '../audit/repository.ts';
 import type { AuthCore } from '../core.ts';
 import type { AuthDB } from '../db/schema.ts';
 import { createClientRepository } from './repository.ts';
@@ -18,6 +19,7 @@ export function createClientService(deps: {
 }): ClientService {
   return new ClientService({
     repository: createClientRepository(deps.db),
+    audit: createAuditRepository(deps.db),
     logger: deps.logger,
     ...(deps.now ? { now: deps.now } : {}),
     exclusiveDatabase: deps.exclusiveDatabase ?? false,

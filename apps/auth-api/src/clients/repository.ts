@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { AuthDB } from '../db/schema.ts';
+import type { AuditWrite } from '../audit/repository.ts';
+import type { AuthDB, TokenEndpointAuthMethod } from '../db/schema.ts';
 
 export type ClientType = 'confidential' | 'public';
+export type { TokenEndpointAuthMethod };
 
 export interface ClientRecord {
   clientId: string;
@@ -9,9 +11,15 @@ export interface ClientRecord {
   clientType: ClientType;
   allowedScopes: string[];
   grantTypes: string[];
+  redirectUris: string[];
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  firstParty: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** What registration sets (the admin API, the CLI, configuration). */
+export type ClientFields = Omit<ClientRecord, 'clientId' | 'createdAt' | 'updatedAt'>;
 
 export interface SecretVersion {
   id: string;
@@ -30,6 +38,9 @@ const clientColumns = [
   'c.client_type',
   'c.allowed_scopes',
   'c.grant_types',
+  'c.redirect_uris',
+  'c.token_endpoint_auth_method',
+  'c.first_party',
   'c.created_at',
   'c.updated_at',
 ] as const;
@@ -40,6 +51,9 @@ interface ClientRow {
   client_type: ClientType;
   allowed_scopes: string[];
   grant_types: string[];
+  redirect_uris: string[];
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  first_party: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -51,6 +65,9 @@ function toClient(row: ClientRow): ClientRecord {
     clientType: row.client_type,
     allowedScopes: [...row.allowed_scopes],
     grantTypes: [...row.grant_types],
+    redirectUris: [...row.redirect_uris],
+    tokenEndpointAuthMethod: row.token_endpoint_auth_method,
+    firstParty: row.first_party,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -122,9 +139,10 @@ export function createClientRepository(db: Kysely<AuthDB>) {
 
     /** Inserts the client and its first secret; throws a unique violation when client_id is taken. */
     async insert(
-      client: Omit<ClientRecord, 'createdAt' | 'updatedAt'>,
+      client: ClientFields & { clientId: string },
       secret: { id: string; hash: string } | null,
       now: Date,
+      audit?: AuditWrite,
     ): Promise<ClientRecord> {
       return db.transaction().execute(async (trx) => {
         const row = await trx
@@ -135,6 +153,9 @@ export function createClientRepository(db: Kysely<AuthDB>) {
             client_type: client.clientType,
             allowed_scopes: client.allowedScopes,
             grant_types: client.grantTypes,
+            redirect_uris: client.redirectUris,
+            token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+            first_party: client.firstParty,
             created_at: now,
             updated_at: now,
           })
@@ -144,6 +165,9 @@ export function createClientRepository(db: Kysely<AuthDB>) {
             'client_type',
             'allowed_scopes',
             'grant_types',
+            'redirect_uris',
+            'token_endpoint_auth_method',
+            'first_party',
             'created_at',
             'updated_at',
           ])
@@ -154,16 +178,13 @@ export function createClientRepository(db: Kysely<AuthDB>) {
             .values({ id: secret.id, client_id: client.clientId, secret_hash: secret.hash, created_at: now })
             .execute();
         }
+        await audit?.(trx);
         return toClient(row);
       });
     },
 
-    /** Sets name, type, scopes and grants (configuration-declared clients on restart). */
-    async update(
-      clientId: string,
-      fields: { clientName: string; clientType: ClientType; allowedScopes: string[]; grantTypes: string[] },
-      now: Date,
-    ): Promise<void> {
+    /** Sets every registered field (configuration-declared clients on restart). */
+    async update(clientId: string, fields: ClientFields, now: Date): Promise<void> {
       await db
         .updateTable('oauth_clients')
         .set({
@@ -171,6 +192,9 @@ export function createClientRepository(db: Kysely<AuthDB>) {
           client_type: fields.clientType,
           allowed_scopes: fields.allowedScopes,
           grant_types: fields.grantTypes,
+          redirect_uris: fields.redirectUris,
+          token_endpoint_auth_method: fields.tokenEndpointAuthMethod,
+          first_party: fields.firstParty,
           updated_at: now,
         })
         .where('client_id', '=', clientId)
@@ -187,6 +211,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
       secret: { id: string; hash: string },
       now: Date,
       othersExpireAt: Date,
+      audit?: AuditWrite,
     ): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
         const client = await trx
@@ -211,17 +236,22 @@ export function createClientRepository(db: Kysely<AuthDB>) {
           .set({ updated_at: now })
           .where('client_id', '=', clientId)
           .execute();
+        await audit?.(trx);
         return true;
       });
     },
 
     /** Secrets go with the client (ON DELETE CASCADE). */
-    async delete(clientId: string): Promise<boolean> {
-      const result = await db
-        .deleteFrom('oauth_clients')
-        .where('client_id', '=', clientId)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+    async delete(clientId: string, audit?: AuditWrite): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .deleteFrom('oauth_clients')
+          .where('client_id', '=', clientId)
+          .executeTakeFirst();
+        const deleted = Number(result.numDeletedRows) > 0;
+        if (deleted) await audit?.(trx);
+        return deleted;
+      });
     },
 
     /** Housekeeping: secret rows whose grace period ended. */

@@ -65,14 +65,21 @@ export function registerClientRoutes(
     },
     async (request, reply) => {
       const body = request.body;
-      const created = await service.create(actorOf(request), {
-        clientId: body.client_id,
-        clientName: body.client_name,
-        clientSecret: body.client_secret,
-        clientType: body.client_type,
-        allowedScopes: body.allowed_scopes,
-        grantTypes: body.grant_types,
-      });
+      const created = await service.create(
+        actorOf(request),
+        {
+          clientId: body.client_id,
+          clientName: body.client_name,
+          clientSecret: body.client_secret,
+          clientType: body.client_type,
+          allowedScopes: body.allowed_scopes,
+          grantTypes: body.grant_types,
+          redirectUris: body.redirect_uris,
+          tokenEndpointAuthMethod: body.token_endpoint_auth_method,
+          firstParty: body.first_party,
+        },
+        request.ip,
+      );
       reply
         .code(201)
         .header('cache-control', 'no-store')
@@ -131,7 +138,7 @@ export function registerClientRoutes(
       },
     },
     async (request, reply) => {
-      await service.delete(actorOf(request), request.params.client_id);
+      await service.delete(actorOf(request), request.params.client_id, request.ip);
       return reply.code(204).send(null);
     },
   );
@@ -163,6 +170,7 @@ export function registerClientRoutes(
         actorOf(request),
         request.params.client_id,
         request.body.grace_seconds ?? 0,
+        request.ip,
       );
       reply.header('cache-control', 'no-store');
       return {

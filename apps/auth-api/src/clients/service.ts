@@ -7,10 +7,13 @@ import {
 } from '@groupchat/contract';
 import { problems, uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
+import { type AuditEntry, type AuditRepository, type AuditWrite, actorOf } from '../audit/repository.ts';
 import type { DeclaredClient } from '../config.ts';
 import { insufficientScope } from '../principal/errors.ts';
 import { isPlatformAdmin, type Principal } from '../principal/principal.ts';
+import { PLATFORM_CLIENT_ID } from '../tokens/claims.ts';
 import { ClientRecordCache } from './record-cache.ts';
+import { checkRegistration } from './registration.ts';
 import {
   type ClientRecord,
   type ClientRepository,
@@ -18,6 +21,7 @@ import {
   type ClientWithSecrets,
   isUniqueViolation,
   type SecretVersion,
+  type TokenEndpointAuthMethod,
 } from './repository.ts';
 import {
   generateClientSecret,
@@ -42,6 +46,9 @@ export interface NewClient {
   clientType: ClientType;
   allowedScopes: string[];
   grantTypes: string[];
+  redirectUris?: string[] | undefined;
+  tokenEndpointAuthMethod?: TokenEndpointAuthMethod | undefined;
+  firstParty?: boolean | undefined;
 }
 
 export interface ClientView extends ClientRecord {
@@ -81,6 +88,7 @@ export class ClientService {
   readonly #now: () => number;
   readonly #cache = new VerifiedSecretCache();
   readonly #records: ClientRecordCache | null;
+  readonly #audit: AuditRepository | undefined;
   #dummyHash: Promise<string> | null = null;
 
   constructor(options: {
@@ -93,7 +101,10 @@ export class ClientService {
      * authentication reads the client from the database.
      */
     exclusiveDatabase?: boolean;
+    /** Where client.created / secret_rotated / deleted are recorded, in the change's transaction. */
+    audit?: AuditRepository;
   }) {
+    this.#audit = options.audit;
     this.#repository = options.repository;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
@@ -102,7 +113,21 @@ export class ClientService {
 
   // ---------------------------------------------------------------- administration
 
-  async create(actor: Actor, input: NewClient): Promise<CreatedClient> {
+  /** The audit write for a client change (platform events: no org). */
+  #audited(
+    actor: Actor,
+    type: AuditEntry['type'],
+    clientId: string,
+    ip: string | null,
+  ): AuditWrite | undefined {
+    const audit = this.#audit;
+    if (!audit) return undefined;
+    const who = actor.type === 'operator' ? { type: 'system' as const, id: actor.name } : actorOf(actor);
+    return (trx) =>
+      audit.record(trx, { orgId: null, type, actor: who, target: { type: 'client', id: clientId }, ip });
+  }
+
+  async create(actor: Actor, input: NewClient, ip: string | null = null): Promise<CreatedClient> {
     this.assertAdmin(actor);
     const clientId = input.clientId ?? uuidv7();
     if (!CLIENT_ID_REGEX.test(clientId))
@@ -110,19 +135,17 @@ export class ClientService {
         'client_id must be 3 to 128 letters, digits, ".", "_", "~" or "-"',
         'invalid_client_id',
       );
-    const clientName = input.clientName.trim();
-    if (clientName.length === 0) throw problems.badRequest('client_name must not be empty', 'invalid_name');
-    const allowedScopes = this.#checkScopes(input.allowedScopes);
-    const grantTypes = this.#checkGrants(input.grantTypes);
+    if (clientId === PLATFORM_CLIENT_ID)
+      throw problems.conflict(
+        `client_id "${clientId}" is reserved for the platform's own web client`,
+        'client_id_taken',
+      );
+    const fields = checkRegistration(input);
+    const { allowedScopes, grantTypes } = fields;
     let clientSecret: string | null = null;
     if (input.clientType === 'public') {
       if (input.clientSecret !== undefined)
         throw problems.badRequest('a public client has no secret', 'public_client_secret');
-      if (grantTypes.includes('client_credentials'))
-        throw problems.badRequest(
-          'client_credentials is for confidential clients only (RFC 6749 §4.4)',
-          'public_client_grant',
-        );
     } else {
       if (input.clientSecret !== undefined && input.clientSecret.length < MIN_SUPPLIED_SECRET_LENGTH)
         throw problems.badRequest(
@@ -136,9 +159,10 @@ export class ClientService {
     let record: ClientRecord;
     try {
       record = await this.#repository.insert(
-        { clientId, clientName, clientType: input.clientType, allowedScopes, grantTypes },
+        { clientId, ...fields },
         secretRow,
         now,
+        this.#audited(actor, 'client.created', clientId, ip),
       );
     } catch (error) {
       if (isUniqueViolation(error))
@@ -154,6 +178,8 @@ export class ClientService {
         client_id: clientId,
         scopes: allowedScopes,
         grant_types: grantTypes,
+        redirect_uris: fields.redirectUris,
+        first_party: fields.firstParty,
         actor: describeActor(actor),
       },
       'OAuth client created',
@@ -177,9 +203,12 @@ export class ClientService {
     return { ...record, secrets: await this.#repository.secretVersions(clientId, new Date(this.#now())) };
   }
 
-  async delete(actor: Actor, clientId: string): Promise<void> {
+  async delete(actor: Actor, clientId: string, ip: string | null = null): Promise<void> {
     this.assertAdmin(actor);
-    const deleted = await this.#repository.delete(clientId);
+    const deleted = await this.#repository.delete(
+      clientId,
+      this.#audited(actor, 'client.deleted', clientId, ip),
+    );
     this.#records?.invalidate();
     if (!deleted) throw notFound(clientId);
     this.#logger.info(
@@ -192,7 +221,12 @@ export class ClientService {
    * A new secret, returned once. The secrets it replaces stop working at once, or after
    * `graceSeconds` so that every instance of the client can pick up the new one first.
    */
-  async rotateSecret(actor: Actor, clientId: string, graceSeconds = 0): Promise<RotatedSecret> {
+  async rotateSecret(
+    actor: Actor,
+    clientId: string,
+    graceSeconds = 0,
+    ip: string | null = null,
+  ): Promise<RotatedSecret> {
     this.assertAdmin(actor);
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS)
       throw problems.badRequest(
@@ -204,7 +238,12 @@ export class ClientService {
     if (record.clientType !== 'confidential')
       throw problems.badRequest('a public client has no secret to rotate', 'public_client_secret');
     const clientSecret = generateClientSecret();
-    const expireAt = await this.#replaceSecret(clientId, clientSecret, graceSeconds);
+    const expireAt = await this.#replaceSecret(
+      clientId,
+      clientSecret,
+      graceSeconds,
+      this.#audited(actor, 'client.secret_rotated', clientId, ip),
+    );
     this.#logger.info(
       {
         event: 'oauth_client_secret_rotated',
@@ -227,16 +266,24 @@ export class ClientService {
   async ensureDeclared(declared: readonly DeclaredClient[]): Promise<void> {
     const actor: Actor = { type: 'operator', name: 'configuration' };
     for (const client of declared) {
-      const fields = {
+      const clientType = client.clientType ?? 'confidential';
+      const fields = checkRegistration({
         clientName: client.clientName,
-        clientType: 'confidential' as const,
-        allowedScopes: this.#checkScopes(client.scopes),
-        grantTypes: ['client_credentials'],
-      };
+        clientType,
+        allowedScopes: client.scopes,
+        grantTypes: client.grantTypes ?? ['client_credentials'],
+        redirectUris: client.redirectUris,
+        tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+        firstParty: client.firstParty,
+      });
       let existing = await this.#lookup(client.clientId);
       if (!existing) {
         try {
-          await this.create(actor, { clientId: client.clientId, clientSecret: client.secret, ...fields });
+          await this.create(actor, {
+            clientId: client.clientId,
+            ...(client.secret !== null ? { clientSecret: client.secret } : {}),
+            ...fields,
+          });
           continue;
         } catch (error) {
           // Another instance created it between our read and our insert: update it like an existing one.
@@ -247,9 +294,12 @@ export class ClientService {
       }
       if (
         existing.clientName !== fields.clientName ||
-        existing.clientType !== 'confidential' ||
+        existing.clientType !== fields.clientType ||
         !sameSet(existing.allowedScopes, fields.allowedScopes) ||
-        !sameSet(existing.grantTypes, fields.grantTypes)
+        !sameSet(existing.grantTypes, fields.grantTypes) ||
+        !sameList(existing.redirectUris, fields.redirectUris) ||
+        existing.tokenEndpointAuthMethod !== fields.tokenEndpointAuthMethod ||
+        existing.firstParty !== fields.firstParty
       ) {
         await this.#repository.update(client.clientId, fields, new Date(this.#now()));
         this.#records?.invalidate();
@@ -258,6 +308,7 @@ export class ClientService {
           'declared OAuth client updated from configuration',
         );
       }
+      if (client.secret === null) continue;
       const digest = this.#cache.digest(client.secret);
       let current = false;
       for (const secret of existing.secrets) {
@@ -311,6 +362,16 @@ export class ClientService {
     return null;
   }
 
+  /**
+   * The registered client, without authenticating it: for the authorization endpoint (which must
+   * check client_id and redirect_uri before anything else) and for public clients at the token
+   * endpoint (`none`: the client_id is all they present). Same cached read as authentication.
+   */
+  async find(clientId: string): Promise<ClientRecord | undefined> {
+    const found = await this.#lookup(clientId);
+    return found ? stripSecrets(found) : undefined;
+  }
+
   /** For introspection: whether the client still exists (no access check: it reveals nothing). */
   async exists(clientId: string): Promise<boolean> {
     return (await this.#lookup(clientId)) !== undefined;
@@ -332,11 +393,22 @@ export class ClientService {
     };
   }
 
-  async #replaceSecret(clientId: string, clientSecret: string, graceSeconds: number): Promise<Date> {
+  async #replaceSecret(
+    clientId: string,
+    clientSecret: string,
+    graceSeconds: number,
+    audit?: AuditWrite,
+  ): Promise<Date> {
     const nowMs = this.#now();
     const expireAt = new Date(nowMs + graceSeconds * 1000);
     const row = { id: uuidv7(), hash: await hashClientSecret(clientSecret) };
-    const done = await this.#repository.addSecretAndExpireOthers(clientId, row, new Date(nowMs), expireAt);
+    const done = await this.#repository.addSecretAndExpireOthers(
+      clientId,
+      row,
+      new Date(nowMs),
+      expireAt,
+      audit,
+    );
     this.#records?.invalidate();
     if (!done) throw notFound(clientId);
     this.#cache.remember(row.id, this.#cache.digest(clientSecret));
@@ -355,23 +427,6 @@ export class ClientService {
     if (actor.type === 'service') throw insufficientScope('admin:clients');
     throw problems.forbidden('managing OAuth clients needs a platform administrator', 'not_platform_admin');
   }
-
-  #checkScopes(scopes: readonly string[]): string[] {
-    const unknown = scopes.filter((scope) => !(KNOWN_SCOPES as readonly string[]).includes(scope));
-    if (unknown.length > 0)
-      throw problems.badRequest(`unknown scope(s): ${unknown.join(', ')}`, 'unknown_scope');
-    return [...new Set(scopes)];
-  }
-
-  #checkGrants(grants: readonly string[]): string[] {
-    const unknown = grants.filter((grant) => !(GRANT_TYPES as readonly string[]).includes(grant));
-    if (unknown.length > 0)
-      throw problems.badRequest(
-        `unsupported grant type(s): ${unknown.join(', ')}; supported: ${GRANT_TYPES.join(', ')}`,
-        'unsupported_grant_type',
-      );
-    return [...new Set(grants)];
-  }
 }
 
 function stripSecrets(client: ClientRecord & { secrets?: unknown }): ClientRecord {
@@ -381,6 +436,10 @@ function stripSecrets(client: ClientRecord & { secrets?: unknown }): ClientRecor
 
 function notFound(clientId: string) {
   return problems.notFound(`no OAuth client "${clientId}"`, 'client_not_found');
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, index) => b[index] === item);
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

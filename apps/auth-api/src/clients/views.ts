@@ -12,6 +12,9 @@ export function summaryView(client: ClientRecord) {
     client_type: client.clientType,
     allowed_scopes: client.allowedScopes,
     grant_types: client.grantTypes,
+    redirect_uris: client.redirectUris,
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    first_party: client.firstParty,
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
   };

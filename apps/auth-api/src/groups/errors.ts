@@ -35,3 +35,15 @@ export function alreadyMember(): HttpProblem {
 export function orgIdRequired(): HttpProblem {
   return new HttpProblem(400, 'org_id_required', 'a service must name the organization: org_id');
 }
+
+export function directGroupClosed(): HttpProblem {
+  return new HttpProblem(409, 'direct_group_closed', 'a direct conversation takes no other members');
+}
+
+export function directPeerIsSelf(): HttpProblem {
+  return new HttpProblem(400, 'invalid_direct_peer', 'a direct conversation needs another user');
+}
+
+export function usersOnly(): HttpProblem {
+  return new HttpProblem(403, 'user_required', 'only a signed-in user may open a direct conversation');
+}

@@ -91,6 +91,7 @@ describe('groups and members', () => {
       expect(created.body).toEqual({
         id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7/),
         name: 'random',
+        kind: 'group',
         org_id: acme,
         created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
         member_count: 1,
@@ -205,6 +206,7 @@ describe('groups and members', () => {
       expect(mine.body.groups.find((g: { id: string }) => g.id === general)).toEqual({
         id: general,
         name: 'general',
+        kind: 'group',
         org_id: acme,
         created_at: expect.any(String),
         member_count: expect.any(Number),

@@ -14,6 +14,7 @@ export async function registerGroups(app: HttpServer, core: AuthCore): Promise<v
     orgs: createOrgRepository(core.db),
     scopes: core.principals,
     events: new MembershipEvents({ bus: core.bus, logger: core.logger, now: core.now }),
+    audit: core.audit,
   });
   groupRoutes(app, { groups, principals: core.principals });
 }

@@ -9,6 +9,7 @@ import {
   MemberParams,
   MemberSchema,
   MembershipSchema,
+  OpenDirectBody,
 } from '@groupchat/contract';
 import { type HttpServer, problemResponses } from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
@@ -52,8 +53,31 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const group = await groups.create(await principals.require(request), request.body);
+      const group = await groups.create(await principals.require(request), request.body, request.ip);
       return reply.code(201).send(group);
+    },
+  );
+
+  app.post(
+    '/api/auth/direct-groups',
+    {
+      onRequest: authenticate,
+      schema: {
+        tags: ['groups'],
+        summary: 'Open the direct conversation with a user',
+        description:
+          'Users only (a service token: 403). 201 with a new group of kind `direct`, name null and both ' +
+          'users as members, or 200 with the existing one for the pair (whichever of the two asks). The ' +
+          'other user must be in the caller’s organization, else 404 user_not_found; oneself is 400. ' +
+          'A direct group takes no other members (POST …/members answers 409 direct_group_closed).',
+        security: userOrService,
+        body: OpenDirectBody,
+        response: { 200: GroupSchema, 201: GroupSchema, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { group, created } = await groups.openDirect(await principals.require(request), request.body);
+      return reply.code(created ? 201 : 200).send(group);
     },
   );
 
@@ -106,7 +130,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
       },
     },
     async (request, reply) => {
-      await groups.delete(await principals.require(request), request.params.group_id);
+      await groups.delete(await principals.require(request), request.params.group_id, request.ip);
       return reply.code(204).send(null);
     },
   );
@@ -148,7 +172,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
     },
     async (request, reply) => {
       const caller = await principals.require(request);
-      const member = await groups.addMember(caller, request.params.group_id, request.body);
+      const member = await groups.addMember(caller, request.params.group_id, request.body, request.ip);
       return reply.code(201).send(member);
     },
   );
@@ -185,7 +209,7 @@ export function groupRoutes(app: HttpServer, deps: GroupRouteDeps): void {
     },
     async (request, reply) => {
       const caller = await principals.require(request);
-      await groups.removeMember(caller, request.params.group_id, request.params.user_id);
+      await groups.removeMember(caller, request.params.group_id, request.params.user_id, request.ip);
       return reply.code(204).send(null);
     },
   );

@@ -4,6 +4,7 @@ import type {
   Membership as MembershipDto,
 } from '@groupchat/contract';
 import { uuidv7 } from '@groupchat/service-kit';
+import { type AuditEntry, type AuditRepository, type AuditWrite, actorOf } from '../audit/repository.ts';
 import type { GroupRole } from '../db/schema.ts';
 import { orgNotFound } from '../identity/errors.ts';
 import type { OrgRepository } from '../orgs/repository.ts';
@@ -12,12 +13,15 @@ import type { PrincipalResolver } from '../principal/resolver.ts';
 import type { UserRepository } from '../users/repository.ts';
 import {
   alreadyMember,
+  directGroupClosed,
+  directPeerIsSelf,
   groupNotFound,
   memberNotFound,
   notGroupManager,
   notGroupMember,
   orgIdRequired,
   userNotFound,
+  usersOnly,
 } from './errors.ts';
 import type { MembershipEvents } from './events.ts';
 import type { GroupRecord, GroupRepository, MemberRecord } from './repository.ts';
@@ -29,6 +33,7 @@ export interface GroupServiceDeps {
   /** Scope checks for service principals (users' rights come from roles and membership, checked here). */
   scopes: Pick<PrincipalResolver, 'requireScope'>;
   events: MembershipEvents;
+  audit: AuditRepository;
 }
 
 /**
@@ -45,6 +50,7 @@ export class GroupService {
   readonly #orgs: OrgRepository;
   readonly #scopes: Pick<PrincipalResolver, 'requireScope'>;
   readonly #events: MembershipEvents;
+  readonly #audit: AuditRepository;
 
   constructor(deps: GroupServiceDeps) {
     this.#groups = deps.groups;
@@ -52,31 +58,76 @@ export class GroupService {
     this.#orgs = deps.orgs;
     this.#scopes = deps.scopes;
     this.#events = deps.events;
+    this.#audit = deps.audit;
   }
 
-  async create(caller: Principal, input: { name: string; org_id?: string | undefined }): Promise<GroupDto> {
+  /** The audit write for a change, run by the repository inside the change's transaction. */
+  #audited(
+    caller: Principal,
+    orgId: string,
+    type: AuditEntry['type'],
+    target: AuditEntry['target'],
+    ip: string | null,
+  ): AuditWrite {
+    return (trx) => this.#audit.record(trx, { orgId, type, actor: actorOf(caller), target, ip });
+  }
+
+  async create(
+    caller: Principal,
+    input: { name: string; org_id?: string | undefined },
+    ip: string | null = null,
+  ): Promise<GroupDto> {
     const name = input.name.trim();
+    this.#scopes.requireScope(caller, 'groups:write');
+    const id = uuidv7();
     if (caller.type === 'service') {
-      this.#scopes.requireScope(caller, 'groups:write');
       if (!input.org_id) throw orgIdRequired();
       const org = await this.#orgs.findById(input.org_id);
       if (!org) throw orgNotFound();
       // A service-created group starts empty; members are added with POST …/members.
-      const { group } = await this.#groups.create({ id: uuidv7(), orgId: org.id, name }, null);
+      const { group } = await this.#groups.create(
+        { id, orgId: org.id, name },
+        null,
+        this.#audited(caller, org.id, 'group.created', { type: 'group', id }, ip),
+      );
       return toGroupDto(group);
     }
     if (input.org_id !== undefined && input.org_id.toLowerCase() !== caller.orgId) throw orgNotFound();
     const { group } = await this.#groups.create(
-      { id: uuidv7(), orgId: caller.orgId, name },
+      { id, orgId: caller.orgId, name },
       { userId: caller.userId },
+      this.#audited(caller, caller.orgId, 'group.created', { type: 'group', id }, ip),
     );
     await this.#events.memberAdded(group, caller.userId, 'owner');
     return toGroupDto(group);
   }
 
+  /**
+   * The caller's direct conversation with `user_id` (same organization only: anyone else is 404, as if
+   * they did not exist). `created` tells 201 from 200.
+   */
+  async openDirect(
+    caller: Principal,
+    input: { user_id: string },
+  ): Promise<{ group: GroupDto; created: boolean }> {
+    if (caller.type === 'service') throw usersOnly();
+    const peerId = input.user_id.toLowerCase();
+    if (peerId === caller.userId) throw directPeerIsSelf();
+    const peer = await this.#users.findInOrg(peerId, caller.orgId);
+    if (!peer) throw userNotFound();
+    const result = await this.#groups.findOrCreateDirect({
+      id: uuidv7(),
+      orgId: caller.orgId,
+      creatorId: caller.userId,
+      peerId: peer.id,
+    });
+    for (const member of result.added) await this.#events.memberAdded(result.group, member.userId, 'member');
+    return { group: toGroupDto(result.group), created: result.created };
+  }
+
   async list(caller: Principal, query: { org_id?: string | undefined }): Promise<GroupDto[]> {
+    this.#scopes.requireScope(caller, 'groups:read');
     if (caller.type === 'service') {
-      this.#scopes.requireScope(caller, 'groups:read');
       if (!query.org_id) throw orgIdRequired();
       if (!(await this.#orgs.findById(query.org_id))) throw orgNotFound();
       return (await this.#groups.listByOrg(query.org_id)).map(toGroupDto);
@@ -112,12 +163,18 @@ export class GroupService {
     caller: Principal,
     groupId: string,
     input: { user_id: string; role?: GroupRole | undefined },
+    ip: string | null = null,
   ): Promise<MemberDto> {
     const group = await this.#manageableGroup(caller, groupId);
+    // A direct conversation is between its two users for good: no one else joins it.
+    if (group.kind === 'direct') throw directGroupClosed();
     const user = await this.#users.findInOrg(input.user_id, group.orgId);
     if (!user) throw userNotFound();
     const role = input.role ?? 'member';
-    const result = await this.#groups.addMember({ groupId: group.id, userId: user.id, role });
+    const result = await this.#groups.addMember(
+      { groupId: group.id, userId: user.id, role },
+      this.#audited(caller, group.orgId, 'member.added', { type: 'user', id: user.id }, ip),
+    );
     if (result.status === 'exists') throw alreadyMember();
     if (result.status === 'gone') throw groupNotFound();
     await this.#events.memberAdded(group, user.id, role);
@@ -130,20 +187,30 @@ export class GroupService {
   }
 
   /** The group's owner, an admin of its org, or the member themself (leaving); services: groups:write. */
-  async removeMember(caller: Principal, groupId: string, userId: string): Promise<void> {
+  async removeMember(
+    caller: Principal,
+    groupId: string,
+    userId: string,
+    ip: string | null = null,
+  ): Promise<void> {
     const target = userId.toLowerCase();
+    this.#scopes.requireScope(caller, 'groups:write');
     const group =
       caller.type === 'user' && caller.userId === target
         ? await this.#sameOrgGroup(caller, groupId)
         : await this.#manageableGroup(caller, groupId);
-    if (!(await this.#groups.removeMember(group.id, target))) throw memberNotFound();
+    const audit = this.#audited(caller, group.orgId, 'member.removed', { type: 'user', id: target }, ip);
+    if (!(await this.#groups.removeMember(group.id, target, audit))) throw memberNotFound();
     await this.#events.memberRemoved(group, target);
   }
 
   /** Not in the contract's table; the group's owner or an org admin (services: groups:write). */
-  async delete(caller: Principal, groupId: string): Promise<void> {
+  async delete(caller: Principal, groupId: string, ip: string | null = null): Promise<void> {
     const group = await this.#manageableGroup(caller, groupId);
-    const members = await this.#groups.delete(group.id);
+    const members = await this.#groups.delete(
+      group.id,
+      this.#audited(caller, group.orgId, 'group.deleted', { type: 'group', id: group.id }, ip),
+    );
     if (members === null) throw groupNotFound();
     // Resource servers that only track member_removed still drop every member of a deleted group.
     for (const userId of members) await this.#events.memberRemoved(group, userId);
@@ -152,10 +219,8 @@ export class GroupService {
 
   /** Readable: a service with `scope`, or a user who is a member of the group. */
   async #visibleGroup(caller: Principal, groupId: string, scope: string): Promise<GroupRecord> {
-    if (caller.type === 'service') {
-      this.#scopes.requireScope(caller, scope);
-      return this.#existingGroup(groupId);
-    }
+    this.#scopes.requireScope(caller, scope);
+    if (caller.type === 'service') return this.#existingGroup(groupId);
     const group = await this.#sameOrgGroup(caller, groupId);
     if (!(await this.#membership(group, caller))) throw notGroupMember();
     return group;
@@ -163,10 +228,8 @@ export class GroupService {
 
   /** Membership may be changed by a service with groups:write, the group's owner, or an org owner/admin. */
   async #manageableGroup(caller: Principal, groupId: string): Promise<GroupRecord> {
-    if (caller.type === 'service') {
-      this.#scopes.requireScope(caller, 'groups:write');
-      return this.#existingGroup(groupId);
-    }
+    this.#scopes.requireScope(caller, 'groups:write');
+    if (caller.type === 'service') return this.#existingGroup(groupId);
     const group = await this.#sameOrgGroup(caller, groupId);
     if (isOrgAdmin(caller)) return group;
     if ((await this.#membership(group, caller))?.role !== 'owner') throw notGroupManager();
@@ -194,6 +257,7 @@ function toGroupDto(group: GroupRecord): GroupDto {
   return {
     id: group.id,
     name: group.name,
+    kind: group.kind,
     org_id: group.orgId,
     created_at: group.createdAt.toISOString(),
     member_count: group.memberCount,

@@ -63,6 +63,8 @@ describe('identity: registration, org users, login, sessions', () => {
         org_id: org.id,
         role: 'owner',
         created_at: expect.stringMatching(/Z$/),
+        email_verified: false,
+        mfa_enabled: false,
       });
       const row = await api.running.core.db
         .selectFrom('users')
@@ -79,6 +81,8 @@ describe('identity: registration, org users, login, sessions', () => {
         display_name: 'Founder',
         org_id: org.id,
         role: 'owner',
+        email_verified: false,
+        mfa_enabled: false,
       });
     });
 
@@ -150,7 +154,16 @@ describe('identity: registration, org users, login, sessions', () => {
         role: 'member',
       });
       expect(Object.keys(member.body.user).sort()).toEqual(
-        ['created_at', 'display_name', 'email', 'id', 'org_id', 'role'].sort(),
+        [
+          'created_at',
+          'display_name',
+          'email',
+          'email_verified',
+          'id',
+          'mfa_enabled',
+          'org_id',
+          'role',
+        ].sort(),
       );
 
       // By session cookie too (a header-less client passes the cross-site check).
@@ -327,6 +340,8 @@ describe('identity: registration, org users, login, sessions', () => {
           display_name: 'Bob',
           org_id: acmeOrgId,
           role: 'owner',
+          email_verified: true,
+          mfa_enabled: false,
         },
         access_token: expect.any(String),
         token_type: 'Bearer',
@@ -534,6 +549,8 @@ describe('identity: registration, org users, login, sessions', () => {
         display_name: 'Bob',
         org_id: acmeOrgId,
         role: 'owner',
+        email_verified: true,
+        mfa_enabled: false,
       };
       expect((await http.get('/api/auth/me', { cookie: bob.cookie })).body).toEqual(expected);
       expect((await http.get('/api/auth/me', { token: bob.token })).body).toEqual(expected);

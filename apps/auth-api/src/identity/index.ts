@@ -1,23 +1,19 @@
 import type { HttpServer } from '@groupchat/service-kit';
+import { accountServicesFor } from '../accounts/index.ts';
 import type { AuthCore } from '../core.ts';
-import { createOrgRepository } from '../orgs/repository.ts';
 import { identityRoutes } from './routes.ts';
-import { IdentityService } from './service.ts';
+import type { IdentityService } from './service.ts';
 
-/** Wires this context's repositories, service and routes from the core. */
+/** Wires this context's routes to the shared identity service (see accounts/index.ts). */
 export async function registerIdentity(app: HttpServer, core: AuthCore): Promise<void> {
-  const identity = new IdentityService({
-    users: core.users,
-    orgs: createOrgRepository(core.db),
-    passwords: core.passwords,
-    sessions: core.sessions,
-    tokens: core.tokenIssuer,
-    limits: core.limits,
-    transaction: (work) => core.db.transaction().execute(work),
-  });
   await identityRoutes(app, {
-    identity,
+    identity: accountServicesFor(core).identity,
     principals: core.principals,
     cookie: core.config.session,
   });
+}
+
+/** The one IdentityService of a core: the API routes and the authorization endpoint's sign-in page share it. */
+export function identityServiceFor(core: AuthCore): IdentityService {
+  return accountServicesFor(core).identity;
 }

@@ -4,6 +4,7 @@ import {
   LoginBody,
   LoginResponse,
   MeResponse,
+  MfaChallengeResponse,
   OrgParams,
   OrgSchema,
   RegisterBody,
@@ -11,7 +12,7 @@ import {
   UserListResponse,
 } from '@groupchat/contract';
 import { HttpProblem, type HttpServer, problemResponses } from '@groupchat/service-kit';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Principal } from '../principal/principal.ts';
 import type { PrincipalResolver } from '../principal/resolver.ts';
@@ -47,7 +48,7 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
     },
     async (request, reply) => {
       principals.assertSameSite(request);
-      return reply.code(201).send(await identity.register(request.body, request.clientKey));
+      return reply.code(201).send(await identity.register(request.body, request.ip, request.clientKey));
     },
   );
 
@@ -84,7 +85,7 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
     },
     async (request, reply) => {
       const caller = await principals.require(request);
-      const user = await identity.createUser(caller, request.params.org_id, request.body);
+      const user = await identity.createUser(caller, request.params.org_id, request.body, request.ip);
       return reply.code(201).send({ user });
     },
   );
@@ -114,33 +115,30 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
         summary: 'Sign in: a user access token, and an HttpOnly session cookie',
         description:
           'A wrong email and a wrong password get the same 401. Rate limited per client IP and per ' +
-          'email: 429 with Retry-After.',
+          'email: 429 with Retry-After. A user with two-factor sign-in gets `{mfa_required, mfa_token, ' +
+          'expires_in}` (no token, no cookie) and completes at POST /api/auth/login/mfa.',
         body: LoginBody,
-        response: { 200: LoginResponse, ...problemResponses(400, 401, 403, 429) },
+        response: {
+          200: Type.Union([LoginResponse, MfaChallengeResponse]),
+          ...problemResponses(400, 401, 403, 429),
+        },
       },
     },
     async (request, reply) => {
       // Login CSRF: a foreign site must not sign the browser in to an account of its choosing.
       principals.assertSameSite(request);
-      const { response, cookieValue } = await identity.login(request.body, request.clientKey);
-      setSessionCookie(reply, cookie, cookieValue);
-      return reply.header('cache-control', 'no-store').send(response);
+      const result = await identity.login(request.body, request.ip, request.clientKey);
+      reply.header('cache-control', 'no-store');
+      if (result.kind === 'mfa') return reply.send(result.challenge);
+      setSessionCookie(reply, cookie, result.cookieValue);
+      return reply.send(result.response);
     },
   );
 
   // Body-less POSTs: many clients still send `Content-Type: application/json` with no body, which
   // Fastify's JSON parser refuses; in this scope an empty JSON body simply means "no body".
   await app.register(async (scope) => {
-    scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-      const text = typeof body === 'string' ? body : body.toString('utf8');
-      if (text.trim() === '') return done(null, undefined);
-      try {
-        done(null, JSON.parse(text));
-      } catch {
-        done(new HttpProblem(400, 'malformed_body', 'the request body is not valid JSON'), undefined);
-      }
-    });
+    acceptEmptyJsonBody(scope);
 
     scope.post(
       '/api/auth/token/refresh',
@@ -174,7 +172,7 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
       },
       async (request, reply) => {
         const caller = await callerOrEndedSession(principals, request);
-        if (caller) await identity.logout(caller);
+        if (caller) await identity.logout(caller, request.ip);
         clearSessionCookie(reply, cookie);
         return reply.code(204).send(null);
       },
@@ -194,6 +192,22 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
     },
     async (request) => identity.me(await principals.require(request)),
   );
+}
+
+/** In this scope a JSON content type with an empty body means "no body" (as many clients send it). */
+export function acceptEmptyJsonBody(
+  scope: Pick<FastifyInstance, 'removeContentTypeParser' | 'addContentTypeParser'>,
+): void {
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new HttpProblem(400, 'malformed_body', 'the request body is not valid JSON'), undefined);
+    }
+  });
 }
 
 /** The caller, or null when the only credential is a cookie whose session has already ended. */

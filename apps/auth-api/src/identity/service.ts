@@ -1,14 +1,18 @@
-import { createHash } from 'node:crypto';
 import type {
   MeResponse as MeDto,
+  MfaChallengeDto,
   Org as OrgDto,
   LoginResponse as TokenResponseDto,
   User as UserDto,
 } from '@groupchat/contract';
-import { uuidv7 } from '@groupchat/service-kit';
+import { addressKey, uuidv7 } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
+import { emailKey } from '../accounts/limits.ts';
+import type { AccountMail } from '../accounts/service.ts';
+import type { AuditEntry, AuditRepository } from '../audit/repository.ts';
 import type { AuthDB } from '../db/schema.ts';
 import type { AuthLimits } from '../limits.ts';
+import type { MfaService } from '../mfa/service.ts';
 import type { OrgRecord, OrgRepository } from '../orgs/repository.ts';
 import { authenticationRequired, invalidSession } from '../principal/errors.ts';
 import { isOrgAdmin, type Principal, type UserPrincipal } from '../principal/principal.ts';
@@ -31,7 +35,22 @@ export interface IdentityServiceDeps {
   tokens: TokenIssuer;
   limits: AuthLimits;
   transaction: Transactional;
+  audit: AuditRepository;
+  mail: AccountMail;
+  mfa: MfaService;
+  db: Kysely<AuthDB>;
 }
+
+/** The caller as a user of `orgId`; another organization is answered as if it did not exist. */
+export function requireOrgMember(caller: Principal, orgId: string): UserPrincipal {
+  if (caller.type !== 'user') throw userRequired();
+  if (caller.orgId !== orgId.toLowerCase()) throw orgNotFound();
+  return caller;
+}
+
+export type LoginResult =
+  | { kind: 'session'; response: TokenResponseDto; cookieValue: string }
+  | { kind: 'mfa'; challenge: MfaChallengeDto };
 
 /**
  * Registration, organization users, login sessions and the user access tokens minted for them. Every
@@ -52,9 +71,11 @@ export class IdentityService {
       display_name: string;
       org_name: string;
     },
-    clientKey: string,
+    ip: string | null = null,
+    /** The subject of the per-address limit (request.clientKey: IPv6 per /64). */
+    clientKey: string = addressKey(ip ?? ''),
   ): Promise<{ user: UserDto; org: OrgDto }> {
-    const { users, orgs, passwords, transaction } = this.#deps;
+    const { users, orgs, passwords, transaction, audit, mail } = this.#deps;
     const email = normalizeEmail(input.email);
     // Before any lookup or Argon2 work: a flood costs one counter each.
     await this.#deps.limits.check(
@@ -68,7 +89,7 @@ export class IdentityService {
     // Hashed before the transaction opens: ~30 ms of CPU must not hold a database connection.
     const passwordHash = await passwords.hash(input.password);
     try {
-      return await transaction(async (trx) => {
+      const result = await transaction(async (trx) => {
         const org = await orgs.insert({ id: uuidv7(), name: input.org_name.trim() }, trx);
         const user = await users.insert(
           {
@@ -81,8 +102,12 @@ export class IdentityService {
           },
           trx,
         );
+        await mail.queueVerification(trx, user);
+        await audit.record(trx, userCreated(user, { type: 'anonymous', id: null }, ip));
         return { user: toUserDto(user), org: toOrgDto(org) };
       });
+      mail.kick();
+      return result;
     } catch (error) {
       if (error instanceof EmailTakenError) throw emailTaken();
       throw error;
@@ -93,21 +118,30 @@ export class IdentityService {
     caller: Principal,
     orgId: string,
     input: { email: string; password: string; display_name: string; role?: 'member' | 'admin' | undefined },
+    ip: string | null = null,
   ): Promise<UserDto> {
     const admin = this.#memberOf(caller, orgId);
-    if (!isOrgAdmin(admin)) throw notOrgAdmin();
+    // Creating accounts is not something an app acting for an admin may do.
+    if (!isOrgAdmin(admin) || admin.delegatedTo !== null) throw notOrgAdmin();
     const { users, passwords } = this.#deps;
     const email = normalizeEmail(input.email);
     if (await users.emailExists(email)) throw emailTaken();
     const passwordHash = await passwords.hash(input.password);
     try {
-      const user = await users.insert({
-        id: uuidv7(),
-        orgId,
-        email,
-        passwordHash,
-        displayName: input.display_name.trim(),
-        role: input.role ?? 'member',
+      const user = await this.#deps.transaction(async (trx) => {
+        const created = await users.insert(
+          {
+            id: uuidv7(),
+            orgId: admin.orgId,
+            email,
+            passwordHash,
+            displayName: input.display_name.trim(),
+            role: input.role ?? 'member',
+          },
+          trx,
+        );
+        await this.#deps.audit.record(trx, userCreated(created, { type: 'user', id: admin.userId }, ip));
+        return created;
       });
       return toUserDto(user);
     } catch (error) {
@@ -131,25 +165,64 @@ export class IdentityService {
   /**
    * Checks the rate limits, then the password. The limits come first so a flood costs no Argon2 work;
    * `verifyOrBurn` spends the same work for an unknown email, and both failures get the same answer.
+   * A user with two-factor sign-in gets a challenge (mfa_token) instead of a session.
    */
   async login(
     input: { email: string; password: string },
     clientIp: string,
-  ): Promise<{ response: TokenResponseDto; cookieValue: string }> {
-    const { users, passwords, sessions, limits } = this.#deps;
+    /** The subject of the per-address limit (request.clientKey: IPv6 per /64). */
+    clientKey: string = addressKey(clientIp),
+  ): Promise<LoginResult> {
+    const { users, passwords, limits, audit, db } = this.#deps;
     const email = normalizeEmail(input.email);
     await limits.check(
       [
-        ['login_ip', clientIp],
+        ['login_ip', clientKey],
         ['login_email', emailKey(email)],
       ],
       'too many login attempts; retry later',
     );
     const found = await users.findCredentialsByEmail(email);
     const valid = await passwords.verifyOrBurn(found?.passwordHash, input.password);
-    if (!found || !valid) throw invalidCredentials();
-    const { session, cookieValue } = await sessions.create(found.id);
-    return { response: this.#tokenResponse(found, session.id), cookieValue };
+    if (!found || !valid) {
+      await audit.record(db, {
+        orgId: found?.orgId ?? null,
+        type: 'user.login_failed',
+        actor: { type: 'anonymous', id: null },
+        target: { type: 'user', id: found?.id ?? null },
+        ip: clientIp,
+      });
+      throw invalidCredentials();
+    }
+    if (found.mfaEnabled) return { kind: 'mfa', challenge: await this.#deps.mfa.startChallenge(found.id) };
+    return { kind: 'session', ...(await this.startSession(found, clientIp)) };
+  }
+
+  /** The second step of a two-factor login. */
+  async loginMfa(
+    input: { mfa_token: string; code: string },
+    clientIp: string,
+  ): Promise<{ response: TokenResponseDto; cookieValue: string }> {
+    const { userId } = await this.#deps.mfa.completeChallenge(input.mfa_token, input.code, clientIp);
+    const user = await this.#deps.users.findById(userId);
+    if (!user) throw invalidCredentials();
+    return this.startSession(user, clientIp);
+  }
+
+  /** A new session and its first access token for a user who has just proven who they are. */
+  async startSession(
+    user: UserRecord,
+    clientIp: string,
+  ): Promise<{ response: TokenResponseDto; cookieValue: string }> {
+    const { session, cookieValue } = await this.#deps.sessions.create(user.id);
+    await this.#deps.audit.record(this.#deps.db, {
+      orgId: user.orgId,
+      type: 'user.login_succeeded',
+      actor: { type: 'user', id: user.id },
+      target: { type: 'session', id: session.id },
+      ip: clientIp,
+    });
+    return { response: this.#tokenResponse(user, session.id), cookieValue };
   }
 
   /** A fresh access token for the session the cookie names. */
@@ -163,9 +236,16 @@ export class IdentityService {
   }
 
   /** Ends the caller's session: the cookie and every access token minted for it stop working at once. */
-  async logout(caller: Principal): Promise<void> {
+  async logout(caller: Principal, clientIp: string | null = null): Promise<void> {
     if (caller.type !== 'user') throw userRequired();
     await this.#deps.sessions.end({ id: caller.sessionId, userId: caller.userId });
+    await this.#deps.audit.record(this.#deps.db, {
+      orgId: caller.orgId,
+      type: 'session.ended',
+      actor: { type: 'user', id: caller.userId },
+      target: { type: 'session', id: caller.sessionId },
+      ip: clientIp,
+    });
   }
 
   me(caller: Principal): MeDto {
@@ -179,14 +259,13 @@ export class IdentityService {
       display_name: caller.displayName,
       org_id: caller.orgId,
       role: caller.role,
+      email_verified: caller.emailVerified,
+      mfa_enabled: caller.mfaEnabled,
     };
   }
 
-  /** The caller as a user of `orgId`; another organization is answered as if it did not exist. */
   #memberOf(caller: Principal, orgId: string): UserPrincipal {
-    if (caller.type !== 'user') throw userRequired();
-    if (caller.orgId !== orgId.toLowerCase()) throw orgNotFound();
-    return caller;
+    return requireOrgMember(caller, orgId);
   }
 
   #tokenResponse(user: UserRecord, sessionId: string): TokenResponseDto {
@@ -198,6 +277,8 @@ export class IdentityService {
         display_name: user.displayName,
         org_id: user.orgId,
         role: user.role,
+        email_verified: user.emailVerified,
+        mfa_enabled: user.mfaEnabled,
       },
       access_token: issued.access_token,
       token_type: 'Bearer',
@@ -206,17 +287,12 @@ export class IdentityService {
   }
 }
 
-/** An email as a limit subject: hashed, so the limiter's store (Redis) holds no addresses. */
-export function emailKey(email: string): string {
-  return sha256(normalizeEmail(email));
-}
-
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+function userCreated(user: UserRecord, actor: AuditEntry['actor'], ip: string | null): AuditEntry {
+  return { orgId: user.orgId, type: 'user.created', actor, target: { type: 'user', id: user.id }, ip };
 }
 
 export function toUserDto(user: UserRecord): UserDto {
@@ -227,6 +303,8 @@ export function toUserDto(user: UserRecord): UserDto {
     org_id: user.orgId,
     role: user.role,
     created_at: user.createdAt.toISOString(),
+    email_verified: user.emailVerified,
+    mfa_enabled: user.mfaEnabled,
   };
 }
 

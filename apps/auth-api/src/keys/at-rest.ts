@@ -4,10 +4,11 @@ import { dirname } from 'node:path';
 import type { AuthConfig } from '../config.ts';
 
 /**
- * Private signing keys at rest: AES-256-GCM under a key derived with HKDF-SHA256 from
- * SIGNING_KEY_ENCRYPTION_SECRET (a high-entropy secret, so HKDF is the right KDF; a password would need
- * scrypt). `v2:` marks this format; `aesgcm:` (one SHA-256 of the secret) and `plain:` are read so older
- * databases keep working, and are re-sealed as `v2:` at start.
+ * The one way secrets are kept at rest (private signing keys, TOTP secrets, queued mails): AES-256-GCM
+ * under a key derived with HKDF-SHA256 from SIGNING_KEY_ENCRYPTION_SECRET (a high-entropy secret, so HKDF
+ * is the right KDF; a password would need scrypt). `v2:` marks this format; `aesgcm:` (one SHA-256 of the
+ * secret) and `plain:` are read so older databases keep working (signing keys are re-sealed as `v2:` at
+ * start). Every caller goes through `sealAtRest`/`openAtRest` (or a KeySealer), so this is one place.
  */
 const HKDF_SALT = Buffer.from('groupchat/auth-api/signing-keys');
 const HKDF_INFO = Buffer.from('aes-256-gcm private JWK v2');
@@ -44,6 +45,33 @@ export class KeySealer {
   static isCurrent(sealed: string): boolean {
     return sealed.startsWith('v2:');
   }
+}
+
+// HKDF once per secret, not per value (a process has one secret; tests build a few cores).
+const sealers = new Map<string, KeySealer>();
+function sealerFor(secret: string): KeySealer {
+  let sealer = sealers.get(secret);
+  if (!sealer) {
+    sealer = new KeySealer(secret);
+    sealers.set(secret, sealer);
+  }
+  return sealer;
+}
+
+/**
+ * Seals under the HKDF key of `secret`. Without a secret (only a core built outside `boot`, whose config
+ * was not passed through withKeySecret) the value is stored tagged `plain:`; production config refuses to
+ * start without SIGNING_KEY_ENCRYPTION_SECRET.
+ */
+export function sealAtRest(plaintext: string, secret: string | undefined): string {
+  if (!secret) return `plain:${plaintext}`;
+  return sealerFor(secret).seal(plaintext);
+}
+
+export function openAtRest(sealed: string, secret: string | undefined): string {
+  if (sealed.startsWith('plain:')) return sealed.slice('plain:'.length);
+  if (!secret) throw new Error('secrets at rest are encrypted: set SIGNING_KEY_ENCRYPTION_SECRET');
+  return sealerFor(secret).open(sealed);
 }
 
 /**

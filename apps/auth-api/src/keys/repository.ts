@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { AuditWrite } from '../audit/repository.ts';
 import type { AuthDB } from '../db/schema.ts';
 
 export interface StoredKey {
@@ -36,8 +37,14 @@ export function createSigningKeyRepository(db: Kysely<AuthDB>) {
      * Adds a key and, in the same transaction, schedules the retirement of the keys it replaces: they
      * stop signing when it activates and leave JWKS once their last token has expired.
      */
-    async insertAndSupersede(key: StoredKey, retireOthersAt: Date, othersExpireAt: Date): Promise<void> {
+    async insertAndSupersede(
+      key: StoredKey,
+      retireOthersAt: Date,
+      othersExpireAt: Date,
+      audit?: AuditWrite,
+    ): Promise<void> {
       await db.transaction().execute(async (trx) => {
+        await audit?.(trx);
         await trx
           .updateTable('signing_keys')
           .set({ retired_at: retireOthersAt, expires_at: othersExpireAt })

@@ -1,6 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
+import type { AuditRepository } from '../audit/repository.ts';
 import { KeySealer } from './at-rest.ts';
 import type { SigningKeyRepository, StoredKey } from './repository.ts';
 
@@ -34,6 +35,8 @@ export interface KeyServiceOptions {
   /** The secret private keys are sealed with (see at-rest.ts: required in production, generated in the demo). */
   encryptionSecret: string;
   now?: () => number;
+  /** Records signing_key.rotated in the rotation's transaction. */
+  audit?: AuditRepository;
 }
 
 /**
@@ -123,6 +126,16 @@ export class KeyService {
       },
       activatesAt,
       othersExpireAt,
+      this.#options.audit
+        ? (trx) =>
+            this.#options.audit!.record(trx, {
+              orgId: null,
+              type: 'signing_key.rotated',
+              actor: { type: 'system', id: null },
+              target: { type: 'signing_key', id: kid },
+              ip: null,
+            })
+        : undefined,
     );
     this.#options.logger.info(
       { event: 'signing_key_rotated', kid, activates_at: activatesAt.toISOString() },

@@ -3,10 +3,12 @@ import { clientServiceFor } from '../clients/index.ts';
 import type { AuthCore } from '../core.ts';
 import { RESOURCE_SERVERS } from '../tokens/claims.ts';
 import { TokenVerifier } from '../tokens/verifier.ts';
-import { authorizationServerMetadata } from './metadata.ts';
+import { DelegatedGrants } from './delegated-grants.ts';
+import { authorizationServerMetadata, openidConfiguration } from './metadata.ts';
 import { OAuthRateLimits } from './rate-limits.ts';
 import { registerOAuthRoutes } from './routes.ts';
 import { OAuthService } from './service.ts';
+import { UserInfo } from './userinfo.ts';
 
 /** Wires this context's repository, service and routes from the core. */
 export async function registerOAuth(app: HttpServer, core: AuthCore): Promise<void> {
@@ -31,11 +33,21 @@ export async function registerOAuth(app: HttpServer, core: AuthCore): Promise<vo
     }),
     logger: core.logger,
     issuerUrl: config.issuer,
+    grants: core.grants,
+    delegated: new DelegatedGrants({
+      grants: core.grants,
+      users: core.users,
+      issuer: core.tokenIssuer,
+      issuerUrl: config.issuer,
+      logger: core.logger,
+    }),
   });
   await registerOAuthRoutes(app, {
     service,
     keys: core.keys,
     metadata: authorizationServerMetadata(config.issuer),
+    openidConfiguration: openidConfiguration(config.issuer),
+    userinfo: new UserInfo({ verifier: core.tokenVerifier, users: core.users }),
     jwksMaxAgeSeconds: Math.min(300, config.keys.publishAheadSeconds),
   });
 }

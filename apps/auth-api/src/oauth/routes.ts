@@ -16,6 +16,7 @@ import { readClientCredentials } from './client-authentication.ts';
 import { InvalidRequest, OAuthError, ServerError, SlowDown, TemporarilyUnavailable } from './errors.ts';
 import { OAUTH_PATHS } from './metadata.ts';
 import type { OAuthService } from './service.ts';
+import type { UserInfo } from './userinfo.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
 /** Parameters RFC 8707 allows more than once; every other one must appear at most once (RFC 6749 §3.2). */
@@ -33,6 +34,8 @@ export interface OAuthRoutesDeps {
   service: OAuthService;
   keys: KeyService;
   metadata: AuthorizationServerMetadata;
+  openidConfiguration: AuthorizationServerMetadata;
+  userinfo: UserInfo;
   /** JWKS Cache-Control max-age: never longer than a new key is published before it signs. */
   jwksMaxAgeSeconds: number;
 }
@@ -44,7 +47,7 @@ export interface OAuthRoutesDeps {
  * content-type and unexpected errors.
  */
 export async function registerOAuthRoutes(app: HttpServer, deps: OAuthRoutesDeps): Promise<void> {
-  const { service, keys, metadata, jwksMaxAgeSeconds } = deps;
+  const { service, keys, metadata, openidConfiguration, userinfo, jwksMaxAgeSeconds } = deps;
 
   app.get(
     OAUTH_PATHS.metadata,
@@ -58,6 +61,21 @@ export async function registerOAuthRoutes(app: HttpServer, deps: OAuthRoutesDeps
     async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300');
       return metadata;
+    },
+  );
+
+  app.get(
+    OAUTH_PATHS.openidConfiguration,
+    {
+      schema: {
+        tags: ['oauth'],
+        summary: 'OpenID Connect Discovery 1.0 (same issuer and endpoints as the RFC 8414 document)',
+        response: { 200: AuthorizationServerMetadata },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return openidConfiguration;
     },
   );
 
@@ -119,11 +137,43 @@ export async function registerOAuthRoutes(app: HttpServer, deps: OAuthRoutesDeps
             body,
             () => readClientCredentials(request.headers.authorization, body),
             request.clientKey,
+            request.headers.authorization !== undefined,
           );
           reply.headers(NO_STORE);
           return response;
         },
       );
+
+      const userinfoSchema = {
+        tags: ['oauth'],
+        summary: 'OpenID Connect UserInfo: claims about the user of an access token with scope openid',
+        description:
+          '`sub` and `org_id`; `name` with scope profile; `email` and `email_verified` with scope email. ' +
+          'Errors per RFC 6750 §3.1: 401 invalid_token (WWW-Authenticate: Bearer), 403 insufficient_scope.',
+        security: [{ bearer: [] }],
+        response: {
+          200: Type.Object(
+            { sub: Type.String(), org_id: Type.String() },
+            { additionalProperties: true, description: 'the user’s claims' },
+          ),
+          401: oauthErrorSchema('invalid_token (WWW-Authenticate: Bearer)'),
+          403: oauthErrorSchema('insufficient_scope: the token lacks openid'),
+        },
+      };
+      const userinfoHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+        const claims = await userinfo.claims(request.headers.authorization);
+        reply.headers(NO_STORE);
+        return claims;
+      };
+      oauth.get(relative(OAUTH_PATHS.userinfo), { schema: userinfoSchema }, userinfoHandler);
+      // POST may carry any (or no) body: the token is in the Authorization header.
+      await oauth.register(async (scope) => {
+        scope.removeAllContentTypeParsers();
+        scope.addContentTypeParser('*', { parseAs: 'string' }, (_request, _body, done) =>
+          done(null, undefined),
+        );
+        scope.post(relative(OAUTH_PATHS.userinfo), { schema: userinfoSchema }, userinfoHandler);
+      });
 
       oauth.post(
         relative(OAUTH_PATHS.introspection),
@@ -178,6 +228,7 @@ export async function registerOAuthRoutes(app: HttpServer, deps: OAuthRoutesDeps
             body.token,
             () => readClientCredentials(request.headers.authorization, body),
             request.clientKey,
+            { sentAuthorization: request.headers.authorization !== undefined, ...body },
           );
           return reply.code(200).headers(NO_STORE).type('text/plain; charset=utf-8').send('');
         },

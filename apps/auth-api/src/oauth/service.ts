@@ -2,11 +2,13 @@ import type { IntrospectionResponse, TokenResponse } from '@groupchat/contract';
 import type { Logger } from 'pino';
 import type { ClientRecord } from '../clients/repository.ts';
 import type { ClientService } from '../clients/service.ts';
+import type { GrantService } from '../grants/service.ts';
 import { type AccessTokenClaims, isUserToken } from '../tokens/claims.ts';
 import type { TokenIssuer } from '../tokens/issuer.ts';
 import type { RevocationList } from '../tokens/revocations.ts';
 import { InvalidTokenError, type TokenVerifier } from '../tokens/verifier.ts';
 import type { PresentedClientCredentials } from './client-authentication.ts';
+import type { DelegatedGrantParams, DelegatedGrants } from './delegated-grants.ts';
 import { InvalidClient, InvalidRequest } from './errors.ts';
 import { assertClientMayUseGrant, checkGrantType } from './grant-check.ts';
 import type { OAuthRateLimits } from './rate-limits.ts';
@@ -22,6 +24,15 @@ export interface OAuthServiceDeps {
   limits: OAuthRateLimits;
   logger: Logger;
   issuerUrl: string;
+  delegated: DelegatedGrants;
+  grants: GrantService;
+}
+
+/** What the token endpoint reads from its form (client authentication aside). */
+export interface TokenParams extends DelegatedGrantParams {
+  grant_type?: string | undefined;
+  client_id?: string | undefined;
+  client_secret?: string | undefined;
 }
 
 /**
@@ -57,14 +68,21 @@ export class OAuthService {
     return client;
   }
 
-  /** POST /oauth/token: RFC 6749 §4.4 client credentials. */
+  /**
+   * POST /oauth/token: client credentials (RFC 6749 §4.4), and for apps acting for a user the
+   * authorization_code and refresh_token grants. The client-credentials path is the hot one: it is
+   * exactly what it was (one string comparison more), with no extra storage round trip.
+   */
   async token(
-    params: { grant_type?: string | undefined; scope?: string | undefined; resource?: string[] | undefined },
+    params: TokenParams,
     readCredentials: () => PresentedClientCredentials,
     ip: string,
+    sentAuthorization = false,
   ): Promise<TokenResponse> {
     const { limits, issuer, logger, issuerUrl } = this.#deps;
     await limits.perIp('token', ip);
+    if (params.grant_type === 'authorization_code' || params.grant_type === 'refresh_token')
+      return this.#delegated(params.grant_type, params, readCredentials, ip, sentAuthorization);
     const client = await this.authenticateClient(readCredentials(), ip);
     const grantType = checkGrantType(params.grant_type);
     assertClientMayUseGrant(client, grantType);
@@ -90,6 +108,42 @@ export class OAuthService {
       expires_in: issued.expires_in,
       scope: scopes.join(' '),
     };
+  }
+
+  async #delegated(
+    grantType: 'authorization_code' | 'refresh_token',
+    params: TokenParams,
+    readCredentials: () => PresentedClientCredentials,
+    ip: string,
+    sentAuthorization: boolean,
+  ): Promise<TokenResponse> {
+    const client =
+      !sentAuthorization && params.client_secret === undefined && params.client_id !== undefined
+        ? await this.#publicClient(params.client_id)
+        : await this.authenticateClient(readCredentials(), ip);
+    assertClientMayUseGrant(client, grantType);
+    await this.#deps.limits.perClient(client.clientId);
+    return grantType === 'authorization_code'
+      ? this.#deps.delegated.authorizationCode(client, params)
+      : this.#deps.delegated.refreshToken(client, params);
+  }
+
+  /**
+   * A public client (token_endpoint_auth_method `none`) only names itself; PKCE and the binding of
+   * codes and refresh tokens to it are what protect it. A confidential client must authenticate.
+   */
+  async #publicClient(clientId: string): Promise<ClientRecord> {
+    const client = await this.#deps.clients.find(clientId);
+    if (client?.tokenEndpointAuthMethod !== 'none') {
+      this.#deps.logger.warn(
+        { event: 'client_authentication_failed', client_id: clientId.slice(0, 128), method: 'none' },
+        'OAuth client authentication failed',
+      );
+      throw new InvalidClient(
+        client ? 'this client must authenticate (client_secret_basic or client_secret_post)' : undefined,
+      );
+    }
+    return client;
   }
 
   /**
@@ -138,11 +192,28 @@ export class OAuthService {
     token: string | undefined,
     readCredentials: () => PresentedClientCredentials,
     ip: string,
+    who: {
+      sentAuthorization: boolean;
+      client_id?: string | undefined;
+      client_secret?: string | undefined;
+    } = {
+      sentAuthorization: true,
+    },
   ): Promise<void> {
     const { limits, verifier, revocations, logger } = this.#deps;
     await limits.perIp('revoke', ip);
-    const client = await this.authenticateClient(readCredentials(), ip);
+    // Public clients revoke their own tokens too (RFC 7009 §2.1), naming themselves as at /oauth/token.
+    const client =
+      !who.sentAuthorization && who.client_secret === undefined && who.client_id !== undefined
+        ? await this.#publicClient(who.client_id)
+        : await this.authenticateClient(readCredentials(), ip);
     if (token === undefined) throw new InvalidRequest('missing required parameter "token"');
+    // A refresh token (opaque, no dots): it ends its grant, and with it the grant's access tokens.
+    if (!token.includes('.')) {
+      if (await this.#deps.grants.revokeRefreshToken(token, client.clientId))
+        logger.info({ event: 'refresh_token_revoked', client_id: client.clientId }, 'refresh token revoked');
+      return;
+    }
     let claims: AccessTokenClaims;
     try {
       claims = await verifier.verifySignatureAndClaims(token);
@@ -155,6 +226,7 @@ export class OAuthService {
         'the token was not issued to this client; a client revokes only its own tokens',
       );
     await revocations.revokeToken(claims.jti, claims.exp, isUserToken(claims) ? claims.sub : null);
+
     logger.info(
       { event: 'token_revoked', client_id: client.clientId, jti: claims.jti, exp: claims.exp },
       'access token revoked',

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { SessionService } from '../sessions/service.ts';
-import { type AccessTokenClaims, isUserToken, scopesOf } from '../tokens/claims.ts';
+import { type AccessTokenClaims, isUserToken, PLATFORM_CLIENT_ID, scopesOf } from '../tokens/claims.ts';
 import { InvalidTokenError, type TokenVerifier } from '../tokens/verifier.ts';
 import type { UserRepository } from '../users/repository.ts';
 import {
@@ -55,9 +55,17 @@ export class PrincipalResolver {
     return principal;
   }
 
-  /** A service must hold `scope`; a user's rights come from roles and membership, checked by the service layer. */
+  /**
+   * A service, or a user's Bearer token, must hold `scope`; a user's rights (roles, membership) are
+   * checked by the service layer on top, so an app acting for a user never does more than the user could.
+   */
   requireScope(principal: Principal, scope: string): void {
-    if (principal.type === 'service' && !principal.scopes.has(scope)) throw insufficientScope(scope);
+    if (principal.scopes !== null && !principal.scopes.has(scope)) throw insufficientScope(scope);
+  }
+
+  /** Endpoints about the account itself (sessions, connected apps): the user, not an app acting for them. */
+  requireOwnAccount(principal: Principal): void {
+    if (principal.type !== 'user' || principal.delegatedTo !== null) throw insufficientScope('account');
   }
 
   async requireService(request: FastifyRequest, scope: string): Promise<ServicePrincipal> {
@@ -100,8 +108,12 @@ export class PrincipalResolver {
       role: user.role,
       email: user.email,
       displayName: user.displayName,
+      emailVerified: user.emailVerified,
+      mfaEnabled: user.mfaEnabled,
       sessionId: session.id,
       via: 'session',
+      delegatedTo: null,
+      scopes: null,
     };
   }
 
@@ -128,8 +140,12 @@ export class PrincipalResolver {
       role: user.role,
       email: user.email,
       displayName: user.displayName,
+      emailVerified: user.emailVerified,
+      mfaEnabled: user.mfaEnabled,
       sessionId: claims.sid,
       via: 'bearer',
+      delegatedTo: claims.client_id === PLATFORM_CLIENT_ID ? null : claims.client_id,
+      scopes: new Set(scopesOf(claims)),
     };
   }
 }

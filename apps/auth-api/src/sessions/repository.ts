@@ -5,11 +5,23 @@ export interface SessionRecord {
   id: string;
   userId: string;
   expiresAt: Date;
+  /** When the user signed in: the OpenID Connect `auth_time`. */
+  createdAt: Date;
+}
+
+function toSession(row: { id: string; user_id: string; expires_at: Date; created_at: Date }): SessionRecord {
+  return { id: row.id, userId: row.user_id, expiresAt: row.expires_at, createdAt: row.created_at };
 }
 
 export function createSessionRepository(db: Kysely<AuthDB>) {
   return {
-    async insert(session: { id: string; tokenHash: string; userId: string; expiresAt: Date }): Promise<void> {
+    async insert(session: {
+      id: string;
+      tokenHash: string;
+      userId: string;
+      expiresAt: Date;
+      createdAt: Date;
+    }): Promise<void> {
       await db
         .insertInto('sessions')
         .values({
@@ -17,6 +29,7 @@ export function createSessionRepository(db: Kysely<AuthDB>) {
           token_hash: session.tokenHash,
           user_id: session.userId,
           expires_at: session.expiresAt,
+          created_at: session.createdAt,
         })
         .execute();
     },
@@ -25,23 +38,36 @@ export function createSessionRepository(db: Kysely<AuthDB>) {
     async findActiveByTokenHash(tokenHash: string, now: Date): Promise<SessionRecord | undefined> {
       const row = await db
         .selectFrom('sessions')
-        .select(['id', 'user_id', 'expires_at'])
+        .select(['id', 'user_id', 'expires_at', 'created_at'])
         .where('token_hash', '=', tokenHash)
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', now)
         .executeTakeFirst();
-      return row ? { id: row.id, userId: row.user_id, expiresAt: row.expires_at } : undefined;
+      return row ? toSession(row) : undefined;
     },
 
     async findActiveById(id: string, now: Date): Promise<SessionRecord | undefined> {
       const row = await db
         .selectFrom('sessions')
-        .select(['id', 'user_id', 'expires_at'])
+        .select(['id', 'user_id', 'expires_at', 'created_at'])
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', now)
         .executeTakeFirst();
-      return row ? { id: row.id, userId: row.user_id, expiresAt: row.expires_at } : undefined;
+      return row ? toSession(row) : undefined;
+    },
+
+    /** Revokes every live session of the user (but `exceptId`); returns the ids it ended. */
+    async revokeAllForUser(userId: string, now: Date, exceptId?: string): Promise<string[]> {
+      let query = db
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now);
+      if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+      const rows = await query.returning('id').execute();
+      return rows.map((row) => row.id);
     },
 
     async revoke(id: string, now: Date): Promise<boolean> {

@@ -17,6 +17,8 @@ export class SessionService {
   readonly #ttlSeconds: number;
   readonly #accessTokenTtlSeconds: number;
   readonly #now: () => number;
+  readonly #onEnd: ((sessionId: string) => Promise<void>)[] = [];
+  readonly #onAllEnded: ((userId: string, exceptSessionId: string | undefined) => Promise<void>)[] = [];
 
   constructor(options: {
     repository: SessionRepository;
@@ -38,7 +40,13 @@ export class SessionService {
 
   async create(userId: string): Promise<{ session: SessionRecord; cookieValue: string }> {
     const cookieValue = randomBytes(32).toString('base64url');
-    const session = { id: uuidv7(), userId, expiresAt: new Date(this.#now() + this.#ttlSeconds * 1000) };
+    const nowMs = this.#now();
+    const session = {
+      id: uuidv7(),
+      userId,
+      expiresAt: new Date(nowMs + this.#ttlSeconds * 1000),
+      createdAt: new Date(nowMs),
+    };
     await this.#repository.insert({ ...session, tokenHash: hashSessionToken(cookieValue) });
     return { session, cookieValue };
   }
@@ -52,10 +60,36 @@ export class SessionService {
     return (await this.#repository.findActiveById(sessionId, new Date(this.#now()))) !== undefined;
   }
 
+  /** Work that must follow the end of a session (OAuth grants authorized in it end with it). */
+  onEnd(listener: (sessionId: string) => Promise<void>): void {
+    this.#onEnd.push(listener);
+  }
+
+  /** Work that must follow the end of all of a user's sessions (password reset: every app grant ends). */
+  onAllEnded(listener: (userId: string, exceptSessionId: string | undefined) => Promise<void>): void {
+    this.#onAllEnded.push(listener);
+  }
+
+  /**
+   * Ends every session of the user (but `exceptSessionId`), exactly as logout ends one: the same
+   * revocation records and `session_ended` events, so both services refuse their tokens.
+   */
+  async endAllForUser(userId: string, exceptSessionId?: string): Promise<string[]> {
+    const ended = await this.#repository.revokeAllForUser(userId, new Date(this.#now()), exceptSessionId);
+    const lastTokenExp = Math.ceil(this.#now() / 1000) + this.#accessTokenTtlSeconds + 60;
+    for (const id of ended) {
+      await this.#revocations.endSession(id, userId, lastTokenExp);
+      for (const listener of this.#onEnd) await listener(id);
+    }
+    for (const listener of this.#onAllEnded) await listener(userId, exceptSessionId);
+    return ended;
+  }
+
   /** Ends the session at once, and with it every access token minted for it (published to resource servers). */
   async end(session: { id: string; userId: string }): Promise<void> {
     await this.#repository.revoke(session.id, new Date(this.#now()));
     const lastTokenExp = Math.ceil(this.#now() / 1000) + this.#accessTokenTtlSeconds + 60;
     await this.#revocations.endSession(session.id, session.userId, lastTokenExp);
+    for (const listener of this.#onEnd) await listener(session.id);
   }
 }

@@ -25,3 +25,9 @@ export function isUserToken(claims: AccessTokenClaims): boolean {
 export function scopesOf(claims: AccessTokenClaims): string[] {
   return claims.scope ? claims.scope.split(' ').filter(Boolean) : [];
 }
+
+/**
+ * The `client_id` of user tokens from login (the platform's own web client). Reserved: no registered
+ * client may take it, so a token with any other client_id is one an app holds for the user.
+ */
+export const PLATFORM_CLIENT_ID = 'groupchat-web';

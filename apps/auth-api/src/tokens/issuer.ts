@@ -1,7 +1,7 @@
-import { randomFillSync, sign } from 'node:crypto';
+import { createHash, randomFillSync, sign } from 'node:crypto';
 import type { KeyService } from '../keys/service.ts';
 import { SIGNING_ALG } from '../keys/service.ts';
-import type { AccessTokenClaims } from './claims.ts';
+import { type AccessTokenClaims, PLATFORM_CLIENT_ID } from './claims.ts';
 
 export interface IssuedToken {
   access_token: string;
@@ -33,7 +33,7 @@ export class TokenIssuer {
     this.#issuer = options.issuer;
     this.#ttlSeconds = options.ttlSeconds;
     this.#now = options.now ?? Date.now;
-    this.#userClientId = options.userClientId ?? 'groupchat-web';
+    this.#userClientId = options.userClientId ?? PLATFORM_CLIENT_ID;
   }
 
   get ttlSeconds(): number {
@@ -55,8 +55,57 @@ export class TokenIssuer {
     return this.#issue({ sub: clientId, aud: audience, client_id: clientId, scope: scopes.join(' ') });
   }
 
+  /**
+   * An access token an app holds for a user (authorization code / refresh token): `sub` the user,
+   * `client_id` the app, `scope` what the user granted, `sid` the grant (revoking the grant kills it).
+   */
+  issueDelegatedToken(
+    user: { id: string; orgId: string },
+    clientId: string,
+    scopes: string[],
+    audience: string,
+    grantId: string,
+  ): IssuedToken {
+    return this.#issue({
+      sub: user.id,
+      aud: audience,
+      client_id: clientId,
+      scope: scopes.join(' '),
+      org_id: user.orgId,
+      sid: grantId,
+    });
+  }
+
+  /**
+   * An OpenID Connect ID token (Core §2), signed with the same key as access tokens but typed `JWT`,
+   * so neither can be passed off as the other. `at_hash` binds it to the access token issued with it.
+   */
+  issueIdToken(claims: {
+    sub: string;
+    clientId: string;
+    authTime: Date;
+    nonce: string | null;
+    accessToken: string;
+    ttlSeconds: number;
+    extra: Record<string, unknown>;
+  }): string {
+    const iat = Math.floor(this.#now() / 1000);
+    const digest = createHash('sha256').update(claims.accessToken).digest();
+    return this.#sign('JWT', {
+      iss: this.#issuer,
+      sub: claims.sub,
+      aud: claims.clientId,
+      azp: claims.clientId,
+      iat,
+      exp: iat + claims.ttlSeconds,
+      auth_time: Math.floor(claims.authTime.getTime() / 1000),
+      ...(claims.nonce !== null ? { nonce: claims.nonce } : {}),
+      at_hash: digest.subarray(0, digest.length / 2).toString('base64url'),
+      ...claims.extra,
+    });
+  }
+
   #issue(partial: Omit<AccessTokenClaims, 'iss' | 'exp' | 'iat' | 'jti'>): IssuedToken {
-    const { kid, privateKey } = this.#keys.signingKey();
     const nowMs = this.#now();
     const iat = Math.floor(nowMs / 1000);
     const claims: AccessTokenClaims = {
@@ -66,20 +115,23 @@ export class TokenIssuer {
       exp: iat + this.#ttlSeconds,
       jti: jtiV7(nowMs),
     };
-    const header = Buffer.from(JSON.stringify({ alg: SIGNING_ALG, typ: 'at+jwt', kid })).toString(
-      'base64url',
-    );
+    return {
+      access_token: this.#sign('at+jwt', claims),
+      token_type: 'Bearer',
+      expires_in: this.#ttlSeconds,
+      claims,
+    };
+  }
+
+  #sign(typ: 'at+jwt' | 'JWT', claims: object): string {
+    const { kid, privateKey } = this.#keys.signingKey();
+    const header = Buffer.from(JSON.stringify({ alg: SIGNING_ALG, typ, kid })).toString('base64url');
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     const signingInput = `${header}.${payload}`;
     // DER out and converted here: node's `{ key, dsaEncoding: 'ieee-p1363' }` form costs twice as much
     // per signature (measured: 33 µs against 17 µs on P-256), and this is the token endpoint's hot path.
     const signature = derToJoseSignature(sign('sha256', Buffer.from(signingInput), privateKey));
-    return {
-      access_token: `${signingInput}.${signature.toString('base64url')}`,
-      token_type: 'Bearer',
-      expires_in: this.#ttlSeconds,
-      claims,
-    };
+    return `${signingInput}.${signature.toString('base64url')}`;
   }
 }
 

@@ -8,6 +8,8 @@ export interface UserRecord {
   displayName: string;
   role: UserRole;
   createdAt: Date;
+  emailVerified: boolean;
+  mfaEnabled: boolean;
 }
 
 /** The email is registered already (unique across the platform: a login names one user). */
@@ -23,7 +25,16 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === '23505';
 }
 
-const userColumns = ['id', 'org_id', 'email', 'display_name', 'role', 'created_at'] as const;
+const userColumns = [
+  'id',
+  'org_id',
+  'email',
+  'display_name',
+  'role',
+  'created_at',
+  'email_verified',
+  'mfa_enabled',
+] as const;
 
 function toUser(row: {
   id: string;
@@ -32,6 +43,8 @@ function toUser(row: {
   display_name: string;
   role: UserRole;
   created_at: Date;
+  email_verified: boolean;
+  mfa_enabled: boolean;
 }): UserRecord {
   return {
     id: row.id,
@@ -40,13 +53,19 @@ function toUser(row: {
     displayName: row.display_name,
     role: row.role,
     createdAt: row.created_at,
+    emailVerified: row.email_verified,
+    mfaEnabled: row.mfa_enabled,
   };
 }
 
 export function createUserRepository(db: Kysely<AuthDB>) {
   return {
-    async findById(id: string): Promise<UserRecord | undefined> {
-      const row = await db.selectFrom('users').select(userColumns).where('id', '=', id).executeTakeFirst();
+    async findById(id: string, executor: Kysely<AuthDB> = db): Promise<UserRecord | undefined> {
+      const row = await executor
+        .selectFrom('users')
+        .select(userColumns)
+        .where('id', '=', id)
+        .executeTakeFirst();
       return row ? toUser(row) : undefined;
     },
 
@@ -70,6 +89,7 @@ export function createUserRepository(db: Kysely<AuthDB>) {
         passwordHash: string;
         displayName: string;
         role: UserRole;
+        emailVerified?: boolean;
       },
       executor: Kysely<AuthDB> = db,
     ): Promise<UserRecord> {
@@ -83,6 +103,7 @@ export function createUserRepository(db: Kysely<AuthDB>) {
             password_hash: user.passwordHash,
             display_name: user.displayName,
             role: user.role,
+            email_verified: user.emailVerified ?? false,
           })
           .returning(userColumns)
           .executeTakeFirstOrThrow();
@@ -125,6 +146,28 @@ export function createUserRepository(db: Kysely<AuthDB>) {
         .orderBy('id')
         .execute();
       return rows.map(toUser);
+    },
+
+    /** With the password hash, for a password change. */
+    async findCredentialsById(id: string): Promise<(UserRecord & { passwordHash: string }) | undefined> {
+      const row = await db
+        .selectFrom('users')
+        .select([...userColumns, 'password_hash'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
+    },
+
+    async setPasswordHash(id: string, passwordHash: string, executor: Kysely<AuthDB> = db): Promise<void> {
+      await executor.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+    },
+
+    async markEmailVerified(id: string, executor: Kysely<AuthDB> = db): Promise<void> {
+      await executor.updateTable('users').set({ email_verified: true }).where('id', '=', id).execute();
+    },
+
+    async setMfaEnabled(id: string, enabled: boolean, executor: Kysely<AuthDB> = db): Promise<void> {
+      await executor.updateTable('users').set({ mfa_enabled: enabled }).where('id', '=', id).execute();
     },
   };
 }

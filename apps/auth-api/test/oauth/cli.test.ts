@@ -239,6 +239,48 @@ describe('auth-api CLI', () => {
     expect((await cli('clients', 'list')).code).toBe(0);
   });
 
+  it('registers apps for the authorization-code flow, with the same validation as the API', async () => {
+    const created = await cli(
+      'clients',
+      'create',
+      '--name',
+      'Phone app',
+      '--id',
+      'phone-app',
+      '--type',
+      'public',
+      '--scopes',
+      'openid profile',
+      '--grants',
+      'authorization_code refresh_token',
+      '--redirect-uris',
+      'http://127.0.0.1:7000/cb https://phone.example/cb',
+      '--first-party',
+    );
+    expect(created.code, created.err).toBe(0);
+    expect(JSON.parse(created.out)).toMatchObject({
+      client_id: 'phone-app',
+      token_endpoint_auth_method: 'none',
+      first_party: true,
+      redirect_uris: ['http://127.0.0.1:7000/cb', 'https://phone.example/cb'],
+    });
+    expect(JSON.parse(created.out).client_secret).toBeUndefined();
+    const refused = await cli(
+      'clients',
+      'create',
+      '--name',
+      'Bad',
+      '--scopes',
+      'openid',
+      '--grants',
+      'authorization_code',
+      '--redirect-uris',
+      'http://bad.example/cb',
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('https');
+  });
+
   it('explains its usage and refuses unknown commands', async () => {
     expect((await cli('help')).code).toBe(0);
     expect((await cli('clients', 'frobnicate')).code).toBe(2);

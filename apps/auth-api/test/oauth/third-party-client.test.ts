@@ -33,11 +33,19 @@ describe('oauth4webapi against auth-api', () => {
       introspection_endpoint: `${api.url}/oauth/introspect`,
       revocation_endpoint: `${api.url}/oauth/revoke`,
       jwks_uri: `${api.url}/.well-known/jwks.json`,
-      grant_types_supported: ['client_credentials'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      scopes_supported: ['groups:read', 'groups:write', 'members:read', 'admin:clients'],
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      scopes_supported: [
+        'groups:read',
+        'groups:write',
+        'members:read',
+        'admin:clients',
+        'openid',
+        'profile',
+        'email',
+      ],
     });
   });
 

@@ -1,9 +1,45 @@
+import type { DatabaseExtension } from '@groupchat/service-kit';
 import type { ColumnType, Generated } from 'kysely';
 
-/** chat-api's own database: messages and the per-group sequence counters. */
+/** What chat-api's migrations need of the engine (search folds accents with unaccent). */
+export const CHAT_DB_EXTENSIONS: readonly DatabaseExtension[] = ['unaccent'];
+
+/** chat-api's own database: messages, their earlier versions, the per-group counters and change log, read state. */
 export interface ChatDB {
   messages: MessagesTable;
   group_sequences: GroupSequencesTable;
+  message_versions: MessageVersionsTable;
+  group_events: GroupEventsTable;
+  read_markers: ReadMarkersTable;
+  group_message_counts: { group_id: string; messages: number };
+  sender_message_counts: { group_id: string; user_id: string; messages: number };
+  message_mentions: { user_id: string; group_id: string; seq: number; message_id: string };
+}
+
+/*
+ * Migration 0003_read_state also gives `messages` two columns the database fills on insert (trigger), read
+ * only by the read-state repository: `ordinal` (the message's number in its group, 1, 2, 3… without gaps)
+ * and `sender_ordinal` (its number among its sender's messages in the group).
+ */
+
+/** A user's read marker in a group: only ever moves forward (by `seq`). */
+export interface ReadMarkersTable {
+  user_id: string;
+  group_id: string;
+  org_id: string;
+  message_id: string;
+  seq: number;
+  /** The marker message's `ordinal`: how many messages of the group it and those before it are. */
+  ordinal: number;
+  /** How many of the user's own messages are at or before the marker. */
+  own_before: number;
+  read_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** A reaction as stored on its message: who reacted with one emoji, in order. */
+export interface StoredReaction {
+  emoji: string;
+  user_ids: string[];
 }
 
 export interface MessagesTable {
@@ -12,15 +48,39 @@ export interface MessagesTable {
   group_id: string;
   /** The group's organization, copied onto every message and checked on every read and write. */
   org_id: string;
-  /** Per-group position, assigned in the insert's transaction: 1, 2, 3… without gaps. */
+  /** The cursor of the event that created the message (per-group counter, in commit order). */
   seq: number;
   sender_id: string;
+  /** "" once deleted. */
   content: string;
   client_message_id: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
+  thread_root_id: ColumnType<string | null, string | null | undefined, never>;
+  reply_count: Generated<number>;
+  last_reply_at: ColumnType<Date | null, never, Date | string | null>;
+  edited_at: ColumnType<Date | null, never, Date | string | null>;
+  deleted_at: ColumnType<Date | null, never, Date | string | null>;
+  mentions: Generated<string[]>;
+  reactions: Generated<StoredReaction[]>;
 }
 
 export interface GroupSequencesTable {
   group_id: string;
+  /** The group's newest event cursor. */
   last_seq: Generated<number>;
+}
+
+export interface MessageVersionsTable {
+  id: Generated<number>;
+  message_id: string;
+  content: string;
+  written_at: Date | string;
+}
+
+export interface GroupEventsTable {
+  group_id: string;
+  /** The cursor. */
+  pos: number;
+  type: 'message' | 'message_updated';
+  message_id: string;
 }

@@ -71,6 +71,7 @@ describe('GroupService', () => {
         return json(response, 200, {
           id: general,
           name: 'general',
+          kind: 'group',
           org_id: ACME,
           created_at: JOINED,
           member_count: members.size,

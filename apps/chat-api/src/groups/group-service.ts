@@ -163,6 +163,12 @@ export class GroupService {
     return entry.exists && entry.members.has(userId);
   }
 
+  /** The group's members as last loaded or updated by events (undefined when not cached). */
+  cachedMemberIds(groupId: string): string[] | undefined {
+    const entry = this.#cache.get(groupId);
+    return entry?.exists ? [...entry.members.keys()] : undefined;
+  }
+
   async #entry(groupId: string): Promise<Entry> {
     const entry = this.#cache.get(groupId) ?? this.#missing.get(groupId);
     if (!entry) return this.#load(groupId);

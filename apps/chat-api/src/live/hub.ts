@@ -1,11 +1,25 @@
-import { Channels, type ChatMessageEvent, ChatMessageEventSchema } from '@groupchat/contract';
+import {
+  Channels,
+  type ChatEvent,
+  type ChatMessageEvent,
+  ChatMessageEventSchema,
+  type ServerFrame,
+} from '@groupchat/contract';
 import type { EventBus } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { Compile } from 'typebox/compile';
 import type { UserPrincipal } from '../auth/user-token-verifier.ts';
 import type { MessageRepository } from '../messages/repository.ts';
-import { type MessageDto, toDto } from '../messages/schema.ts';
+import { toEvent } from '../messages/service.ts';
 import { encode } from './protocol.ts';
+
+/** A change-log event with its cursor as a number (positions are far below 2^53). */
+interface LiveEvent {
+  readonly event: ChatEvent;
+  readonly pos: number;
+  /** The frame, encoded once for every subscriber. */
+  frame: string | null;
+}
 
 /** One authenticated WebSocket, as the hub sees it. */
 export interface LiveConnection {
@@ -21,18 +35,27 @@ export interface LiveConnection {
 interface Subscription {
   readonly conn: LiveConnection;
   readonly groupId: string;
-  /** While replaying history, live messages are parked here and flushed afterwards. */
+  /** While replaying history, live events are parked here and flushed afterwards. */
   catchingUp: boolean;
-  parked: MessageDto[];
-  /** Highest `seq` sent to this subscriber; nothing at or below it is sent again. */
+  parked: LiveEvent[];
+  /** Highest cursor sent to this subscriber; nothing at or below it is sent again. */
   lastSent: number;
+  /** Fully subscribed (counted for presence) until detached. */
+  joined: boolean;
+}
+
+/** Told when a connection's subscription to a group starts and ends (presence). */
+export interface SubscriptionListener {
+  joined(groupId: string, userId: string): void;
+  left(groupId: string, userId: string): void;
 }
 
 /**
- * Per group with subscribers on this instance: the ordered stream. Messages arrive from our own
- * requests and, through the bus, from other instances, in any order; they are delivered strictly
- * by `seq`. A missing position (N+1 not seen, N+2 seen) is read from the database after a short wait:
- * positions are assigned in commit order, so N+1 is committed once N+2 exists.
+ * Per group with subscribers on this instance: the ordered stream of the group's change log. Events
+ * arrive from our own requests and, through the bus, from other instances, in any order; they are
+ * delivered strictly by cursor. A missing cursor (N+1 not seen, N+2 seen) is read from the database
+ * after a short wait: cursors are assigned in commit order without gaps, so N+1 is committed once
+ * N+2 exists.
  */
 interface GroupChannel {
   readonly groupId: string;
@@ -40,7 +63,7 @@ interface GroupChannel {
   /** Highest position delivered; -1 until initialised from the database. */
   head: number;
   ready: Promise<void>;
-  readonly pending: Map<number, MessageDto>;
+  readonly pending: Map<number, LiveEvent>;
   readonly subscribers: Set<Subscription>;
   gapTimer: NodeJS.Timeout | null;
   gapFailures: number;
@@ -61,6 +84,10 @@ export interface LiveHubOptions {
 
 const validBusMessage = Compile(ChatMessageEventSchema);
 
+const live = (event: ChatEvent): LiveEvent => ({ event, pos: Number(event.cursor), frame: null });
+const frameOf = (item: LiveEvent): string =>
+  (item.frame ??= encode({ type: item.event.type, message: item.event.message, cursor: item.event.cursor }));
+
 export class SubscribeError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {
@@ -74,6 +101,9 @@ export class LiveHub {
   readonly #logger: Logger;
   readonly #channels = new Map<string, GroupChannel>();
   readonly #connections = new Map<LiveConnection, Map<string, Subscription>>();
+  /** user id → that user's connections here: frames about the user (read markers) go to all of them. */
+  readonly #byUser = new Map<string, Set<LiveConnection>>();
+  readonly #subscriptionListeners = new Set<SubscriptionListener>();
   #unsubscribe: (() => void) | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
   readonly stats = { delivered: 0, gapFills: 0, resets: 0, busIn: 0 };
@@ -106,26 +136,37 @@ export class LiveHub {
     return this.#connections.size;
   }
 
-  /** A message was committed by this instance: deliver here, and tell the other instances. */
-  announce(message: MessageDto): void {
-    this.#offer(message);
+  /** Events were committed by this instance (one change): deliver here, and tell the other instances. */
+  announce(events: ChatEvent[]): void {
+    const first = events[0];
+    if (!first) return;
+    for (const event of events) this.#offer(live(event));
     const payload: ChatMessageEvent = {
-      type: 'message_created',
+      type: 'chat_events',
       instance_id: this.#options.instanceId,
-      message,
+      group_id: first.message.group_id,
+      events,
     };
     this.#options.bus.publish(Channels.chatMessages, payload).catch((error) => {
-      // Other instances catch up from the database at the group's next message (or by polling
+      // Other instances catch up from the database at the group's next event (or by polling
       // while the bus is unhealthy).
       this.#logger.warn(
-        { err: error, event: 'fanout_publish_failed', message_id: message.id },
+        { err: error, event: 'fanout_publish_failed', group_id: payload.group_id, cursor: first.cursor },
         'fan-out publish failed',
       );
     });
   }
 
   addConnection(conn: LiveConnection): void {
-    if (!this.#connections.has(conn)) this.#connections.set(conn, new Map());
+    if (this.#connections.has(conn)) return;
+    this.#connections.set(conn, new Map());
+    const userId = conn.user.userId;
+    let mine = this.#byUser.get(userId);
+    if (!mine) {
+      mine = new Set();
+      this.#byUser.set(userId, mine);
+    }
+    mine.add(conn);
   }
 
   removeConnection(conn: LiveConnection): void {
@@ -133,6 +174,43 @@ export class LiveHub {
     if (!subs) return;
     for (const sub of subs.values()) this.#detach(sub);
     this.#connections.delete(conn);
+    const mine = this.#byUser.get(conn.user.userId);
+    mine?.delete(conn);
+    if (mine?.size === 0) this.#byUser.delete(conn.user.userId);
+  }
+
+  onSubscriptionChange(listener: SubscriptionListener): () => void {
+    this.#subscriptionListeners.add(listener);
+    return () => this.#subscriptionListeners.delete(listener);
+  }
+
+  /** Whether `conn` is subscribed to the group (typing is only for subscribed groups). */
+  isSubscribed(conn: LiveConnection, groupId: string): boolean {
+    return this.#connections.get(conn)?.get(groupId)?.joined === true;
+  }
+
+  /** A frame to every subscriber of the group on this instance, except the connections of `exceptUserId`. */
+  broadcast(groupId: string, frame: ServerFrame, exceptUserId?: string): number {
+    const channel = this.#channels.get(groupId);
+    if (!channel) return 0;
+    let data: string | null = null;
+    let sent = 0;
+    for (const sub of channel.subscribers) {
+      if (!sub.joined || sub.conn.user.userId === exceptUserId) continue;
+      data ??= encode(frame);
+      sub.conn.send(data);
+      sent += 1;
+    }
+    return sent;
+  }
+
+  /** A frame to every connection of the user on this instance. */
+  sendToUser(userId: string, frame: ServerFrame): number {
+    const mine = this.#byUser.get(userId);
+    if (!mine) return 0;
+    const data = encode(frame);
+    for (const conn of mine) conn.send(data);
+    return mine.size;
   }
 
   subscriptionCount(conn: LiveConnection): number {
@@ -140,48 +218,60 @@ export class LiveHub {
   }
 
   /**
-   * Subscribes `conn` to a group it was just authorised for, then (with `afterId`) replays what it
-   * missed. Registration comes first, so a message committed during the replay is either in the
-   * replayed rows or arrives live afterwards; `lastSent` drops the overlap. Resolves false when the
-   * subscription was cancelled meanwhile (unsubscribe, access lost, disconnect).
+   * Subscribes `conn` to a group it was just authorised for, then replays what it missed: the events
+   * after `from.cursor`, or after the creation of message `from.afterId` (Part 1's `after`).
+   * Registration comes first, so an event committed during the replay is either in the replayed rows
+   * or arrives live afterwards; `lastSent` drops the overlap. Resolves false when the subscription
+   * was cancelled meanwhile (unsubscribe, access lost, disconnect).
    */
   async subscribe(
     conn: LiveConnection,
     groupId: string,
     orgId: string,
-    afterId: string | undefined,
+    from: { afterId?: string | undefined; cursor?: number | undefined } = {},
   ): Promise<boolean> {
     const subs = this.#connections.get(conn);
     if (!subs) return false;
     const existing = subs.get(groupId);
     if (existing) this.#detach(existing);
     const channel = this.#channel(groupId, orgId);
-    const sub: Subscription = { conn, groupId, catchingUp: true, parked: [], lastSent: 0 };
+    const sub: Subscription = { conn, groupId, catchingUp: true, parked: [], lastSent: 0, joined: false };
     channel.subscribers.add(sub);
     subs.set(groupId, sub);
     const active = () => conn.isOpen && channel.subscribers.has(sub) && !channel.closed;
     try {
       await channel.ready;
       if (!active()) return false;
-      conn.send(encode({ type: 'subscribed', group_id: groupId }));
-      if (afterId === undefined) {
-        // Live from the moment the subscription became effective.
-        sub.lastSent = sub.parked.length > 0 ? sub.parked[0]!.seq - 1 : channel.head;
+      let after: number | undefined = from.cursor;
+      if (after === undefined && from.afterId === undefined) {
+        // Live from the moment the subscription became effective; the frame tells the client the
+        // cursor it is at, to resume from later.
+        sub.lastSent = sub.parked.length > 0 ? sub.parked[0]!.pos - 1 : channel.head;
+        conn.send(encode({ type: 'subscribed', group_id: groupId, cursor: String(sub.lastSent) }));
       } else {
-        const afterSeq = await this.#options.repo.seqOf(groupId, orgId, afterId);
+        conn.send(encode({ type: 'subscribed', group_id: groupId }));
+        if (after === undefined) {
+          after = await this.#options.repo.seqOf(groupId, orgId, from.afterId!);
+          if (!active()) return false;
+        }
+        // This instance may not have been told yet of what the client saw on another one: only a
+        // cursor beyond what the database holds is unknown.
+        const ahead =
+          after !== undefined &&
+          after > channel.head &&
+          after > (await this.#options.repo.headCursor(groupId));
         if (!active()) return false;
-        if (afterSeq === undefined) {
-          this.#reset(sub, channel, 'unknown message id');
-        } else {
+        if (after === undefined) this.#reset(sub, channel, 'unknown message id');
+        else if (ahead) this.#reset(sub, channel, 'cursor ahead of the group');
+        else {
           const max = this.#options.resumeMaxGap;
-          const rows = await this.#options.repo.listAfter(groupId, orgId, afterSeq, max + 1);
+          const rows = await this.#options.repo.listEvents(groupId, orgId, after, max + 1);
           if (!active()) return false;
           if (rows.length > max) this.#reset(sub, channel, 'gap too large');
           else {
-            sub.lastSent = afterSeq;
+            sub.lastSent = after;
             for (const row of rows) {
-              const message = toDto(row);
-              this.#sendTo(sub, message);
+              this.#sendTo(sub, live(toEvent(row)));
               if (conn.bufferedAmount > this.#options.maxBufferedBytes / 2) {
                 if (!(await this.#drained(conn))) return false;
                 if (!active()) return false;
@@ -195,8 +285,10 @@ export class LiveHub {
       throw error;
     }
     sub.catchingUp = false;
-    for (const message of sub.parked) this.#sendTo(sub, message);
+    for (const item of sub.parked) this.#sendTo(sub, item);
     sub.parked = [];
+    sub.joined = true;
+    for (const listener of this.#subscriptionListeners) listener.joined(groupId, conn.user.userId);
     return true;
   }
 
@@ -232,17 +324,18 @@ export class LiveHub {
   }
 
   #fromBus(payload: unknown): void {
+    // Validated against the contract's schema: nothing malformed reaches a subscriber.
     if (!validBusMessage.Check(payload) || payload.instance_id === this.#options.instanceId) return;
-    const message = payload.message;
     this.stats.busIn += 1;
-    this.#offer(message);
+    for (const event of payload.events) this.#offer(live(event));
   }
 
-  #offer(message: MessageDto): void {
+  #offer(item: LiveEvent): void {
+    const message = item.event.message;
     const channel = this.#channels.get(message.group_id);
     if (!channel || message.org_id !== channel.orgId) return;
-    if (channel.head >= 0 && message.seq <= channel.head) return;
-    channel.pending.set(message.seq, message);
+    if (channel.head >= 0 && item.pos <= channel.head) return;
+    channel.pending.set(item.pos, item);
     if (channel.head >= 0) this.#drain(channel);
   }
 
@@ -252,8 +345,8 @@ export class LiveHub {
       next;
       next = channel.pending.get(channel.head + 1)
     ) {
-      channel.pending.delete(next.seq);
-      channel.head = next.seq;
+      channel.pending.delete(next.pos);
+      channel.head = next.pos;
       this.#deliver(channel, next);
     }
     for (const seq of channel.pending.keys()) if (seq <= channel.head) channel.pending.delete(seq);
@@ -278,14 +371,14 @@ export class LiveHub {
     const target = poll ? head + 1_000 : Math.max(...channel.pending.keys());
     try {
       this.stats.gapFills += 1;
-      const rows = await this.#options.repo.listAfter(
+      const rows = await this.#options.repo.listEvents(
         channel.groupId,
         channel.orgId,
         head,
         Math.min(1_000, target - head),
       );
       if (channel.closed) return;
-      for (const row of rows) this.#offer(toDto(row));
+      for (const row of rows) this.#offer(live(toEvent(row)));
       if (!poll && channel.head === head && channel.pending.size > 0 && rows.length === 0) {
         // The database does not have head+1 either (cannot happen with commit-ordered positions,
         // but never stall a group on it): skip to what we have.
@@ -308,25 +401,20 @@ export class LiveHub {
     }
   }
 
-  #deliver(channel: GroupChannel, message: MessageDto): void {
-    let data: string | null = null;
+  #deliver(channel: GroupChannel, item: LiveEvent): void {
     for (const sub of channel.subscribers) {
       if (sub.catchingUp) {
-        sub.parked.push(message);
+        sub.parked.push(item);
         continue;
       }
-      if (message.seq <= sub.lastSent) continue;
-      sub.lastSent = message.seq;
-      data ??= encode({ type: 'message', message });
-      sub.conn.send(data);
-      this.stats.delivered += 1;
+      this.#sendTo(sub, item);
     }
   }
 
-  #sendTo(sub: Subscription, message: MessageDto): void {
-    if (message.seq <= sub.lastSent) return;
-    sub.lastSent = message.seq;
-    sub.conn.send(encode({ type: 'message', message }));
+  #sendTo(sub: Subscription, item: LiveEvent): void {
+    if (item.pos <= sub.lastSent) return;
+    sub.lastSent = item.pos;
+    sub.conn.send(frameOf(item));
     this.stats.delivered += 1;
   }
 
@@ -336,9 +424,9 @@ export class LiveHub {
       { event: 'live_resume_reset', group_id: channel.groupId, reason: why },
       'resume reset',
     );
-    sub.conn.send(encode({ type: 'reset', group_id: channel.groupId }));
-    // The client reloads by REST; live delivery continues from here.
-    sub.lastSent = channel.head;
+    // The client reloads by REST; live delivery continues after `cursor`.
+    sub.lastSent = Math.max(channel.head, sub.parked.at(-1)?.pos ?? 0);
+    sub.conn.send(encode({ type: 'reset', group_id: channel.groupId, cursor: String(sub.lastSent) }));
   }
 
   /** Waits until the client has taken most of what was queued; false if it does not in time. */
@@ -368,7 +456,7 @@ export class LiveHub {
       gapFailures: 0,
       closed: false,
     };
-    channel.ready = this.#options.repo.maxSeq(groupId, orgId).then(
+    channel.ready = this.#options.repo.headCursor(groupId).then(
       (max) => {
         channel.head = max;
         this.#drain(channel);
@@ -385,7 +473,12 @@ export class LiveHub {
   }
 
   #detach(sub: Subscription): void {
-    this.#connections.get(sub.conn)?.delete(sub.groupId);
+    if (this.#connections.get(sub.conn)?.get(sub.groupId) === sub)
+      this.#connections.get(sub.conn)?.delete(sub.groupId);
+    if (sub.joined) {
+      sub.joined = false;
+      for (const listener of this.#subscriptionListeners) listener.left(sub.groupId, sub.conn.user.userId);
+    }
     const channel = this.#channels.get(sub.groupId);
     if (!channel?.subscribers.delete(sub)) return;
     if (channel.subscribers.size === 0) this.#closeChannel(channel);

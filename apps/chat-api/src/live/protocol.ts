@@ -3,6 +3,7 @@ import {
   type ClientFrame,
   type ServerFrame,
   SubscribeFrame,
+  TypingFrame,
   UnsubscribeFrame,
 } from '@groupchat/contract';
 import { Compile } from 'typebox/compile';
@@ -16,12 +17,19 @@ const checks = {
   auth: { schema: Compile(AuthFrame), detail: 'auth needs a token' },
   subscribe: {
     schema: Compile(SubscribeFrame),
-    detail: 'subscribe needs a group_id (UUID); after must be a message id (UUID)',
+    detail:
+      'subscribe needs a group_id (UUID); after must be a message id (UUID), cursor a string of decimal digits',
   },
   unsubscribe: { schema: Compile(UnsubscribeFrame), detail: 'unsubscribe needs a group_id (UUID)' },
+  typing: { schema: Compile(TypingFrame), detail: 'typing needs a group_id (UUID)' },
 } as const;
 
-export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; detail: string; group_id?: string };
+/** A client frame as the server acts on it: ids in lower case, a cursor as a number. */
+export type ParsedFrame =
+  | Exclude<ClientFrame, { type: 'subscribe' }>
+  | { type: 'subscribe'; group_id: string; after?: string; cursor?: number };
+
+export type ParseResult = { ok: true; frame: ParsedFrame } | { ok: false; detail: string; group_id?: string };
 
 export function parseClientFrame(text: string): ParseResult {
   let value: unknown;
@@ -47,12 +55,20 @@ export function parseClientFrame(text: string): ParseResult {
       return { ok: true, frame: { type: 'auth', token: known.token } };
     case 'subscribe': {
       const group_id = known.group_id.toLowerCase();
+      if (known.cursor !== undefined && known.cursor !== null) {
+        if (typeof known.after === 'string') return fail('give either cursor or after, not both');
+        const cursor = Number(known.cursor);
+        if (!Number.isSafeInteger(cursor)) return fail('cursor is out of range');
+        return { ok: true, frame: { type: 'subscribe', group_id, cursor } };
+      }
       return typeof known.after === 'string'
         ? { ok: true, frame: { type: 'subscribe', group_id, after: known.after.toLowerCase() } }
         : { ok: true, frame: { type: 'subscribe', group_id } };
     }
     case 'unsubscribe':
       return { ok: true, frame: { type: 'unsubscribe', group_id: known.group_id.toLowerCase() } };
+    case 'typing':
+      return { ok: true, frame: { type: 'typing', group_id: known.group_id.toLowerCase() } };
   }
 }
 

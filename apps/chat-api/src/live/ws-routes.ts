@@ -1,4 +1,4 @@
-import { type ClientFrame, CloseCodes, type ServerFrame } from '@groupchat/contract';
+import { CloseCodes, type ServerFrame } from '@groupchat/contract';
 import { HttpProblem, type HttpServer } from '@groupchat/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -9,10 +9,12 @@ import type { ChatConfig } from '../config.ts';
 import type { GroupService } from '../groups/group-service.ts';
 import type { ChatLimits } from '../limits.ts';
 import type { LiveConnection, LiveHub } from './hub.ts';
-import { encode, parseClientFrame } from './protocol.ts';
+import { encode, type ParsedFrame, parseClientFrame } from './protocol.ts';
+import type { LiveSignals } from './signals.ts';
 
 export interface LiveRouteDeps {
   hub: LiveHub;
+  signals: LiveSignals;
   groups: GroupService;
   verifier: UserTokenVerifier;
   limits: ChatLimits;
@@ -139,7 +141,7 @@ class SocketConnection implements LiveConnection {
 
 /** GET /api/chat/ws: the contract's live-delivery protocol. */
 export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<void> {
-  const { hub, groups, verifier, config, logger, limits } = deps;
+  const { hub, signals, groups, verifier, config, logger, limits } = deps;
   const connections = new Set<SocketConnection>();
   /** Authenticated connections per user on this instance. */
   const perUser = new Map<string, number>();
@@ -186,7 +188,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
     }
   };
 
-  const handle = async (conn: SocketConnection, frame: ClientFrame): Promise<void> => {
+  const handle = async (conn: SocketConnection, frame: ParsedFrame): Promise<void> => {
     if (frame.type === 'auth') {
       const user = await authenticate(conn, frame.token);
       if (!user) return;
@@ -219,6 +221,16 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       conn.frame({ type: 'unsubscribed', group_id: frame.group_id });
       return;
     }
+    if (frame.type === 'typing') {
+      if (!signals.typing(conn, frame.group_id))
+        conn.frame({
+          type: 'error',
+          group_id: frame.group_id,
+          status: 400,
+          detail: 'typing is only for a group this connection is subscribed to',
+        });
+      return;
+    }
     // subscribe
     const groupId = frame.group_id;
     if (hub.subscriptionCount(conn) >= config.maxSubscriptions) {
@@ -236,7 +248,10 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       limits.assertNotBlocked({ userId: user.userId, address: conn.address });
       const access = await groups.authorize({ id: user.userId, orgId: user.orgId }, groupId);
       if (!conn.isOpen) return;
-      const subscribed = await hub.subscribe(conn, groupId, access.orgId, frame.after ?? undefined);
+      const subscribed = await hub.subscribe(conn, groupId, access.orgId, {
+        afterId: frame.after,
+        cursor: frame.cursor,
+      });
       // A removal that raced with the subscription (event handled between the check and the
       // registration) is caught here.
       if (subscribed && groups.isMemberCached(groupId, user.userId) === false)
@@ -339,8 +354,9 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       summary: 'WebSocket: live messages (upgrade required)',
       description: [
         'JSON text frames. First frame {"type":"auth","token":"<user access token>"} → {"type":"ready","user_id"}; no valid auth within 10 s: close 4401. Send auth again before the token expires to extend the connection; at `exp` it is closed with 4401.',
-        '{"type":"subscribe","group_id","after"?} → {"type":"subscribed","group_id"}, then with `after` (a message id) every later message in order, then live ones, none twice, none skipped; when the gap is too large {"type":"reset","group_id"} (reload by REST). Not allowed: {"type":"error","group_id","status":403|404,"detail"}.',
-        '{"type":"unsubscribe","group_id"} → {"type":"unsubscribed","group_id"}. Server → client {"type":"message","message":{…REST shape…}}. A removed member gets {"type":"error","group_id","status":403}.',
+        '{"type":"subscribe","group_id","cursor"?|"after"?} → {"type":"subscribed","group_id"}, then with `cursor` (a change-log cursor, decimal digits) every event of the group after it, or with `after` (a message id) every event after that message was created, in order, then live ones, none twice, none skipped; when the gap is too large (more than WS_RESUME_MAX_GAP events) or the cursor is unknown {"type":"reset","group_id","cursor"} (reload by REST; live delivery continues after `cursor`). Without either, `subscribed` carries the `cursor` live delivery starts after. Not allowed: {"type":"error","group_id","status":403|404,"detail"}.',
+        '{"type":"unsubscribe","group_id"} → {"type":"unsubscribed","group_id"}. Server → client {"type":"message","message":{…REST shape…},"cursor"} for a new message (root or reply) and {"type":"message_updated","message","cursor"} for an edit, deletion, reaction or reply-count change, in cursor order. A removed member gets {"type":"error","group_id","status":403}.',
+        '{"type":"typing","group_id"} (a subscribed group only, else an error frame 400) → the other subscribers get {"type":"typing","group_id","user_id"}, at most one per user and group per 2 s (the rest dropped silently); nothing is stored. Subscribers get {"type":"presence","group_id","user_id","status":"online"|"offline"} when a user gets their first subscribed socket in the group (any instance) or has had none for 10 s. When the caller’s read marker moves, every socket of theirs gets {"type":"read","group_id","last_read_message_id","unread_count","mention_count"}.',
         'Other frames: {"type":"error","status":400,"detail"}, the connection stays. Liveness: WebSocket ping/pong. Slow consumers (send buffer over the cap for a while) are closed with 1013; revoked tokens and ended sessions with 4401.',
       ].join('\n\n'),
     },

@@ -17,6 +17,12 @@ describe(`MessageRepository (${process.env.TEST_DATABASE_URL ? 'postgres' : 'pgl
     clientMessageId,
   });
 
+  const stored = async (input: ReturnType<typeof message>) => {
+    const result = await repo.insert(input);
+    if (!result.ok) throw new Error('not stored');
+    return result;
+  };
+
   beforeAll(async () => {
     env = await testDatabase();
     repo = new MessageRepository(env.database.db);
@@ -29,7 +35,7 @@ describe(`MessageRepository (${process.env.TEST_DATABASE_URL ? 'postgres' : 'pgl
     const a = uuidv7();
     const b = uuidv7();
     const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => repo.insert(message(i % 2 ? a : b, `m${i}`))),
+      Array.from({ length: 40 }, (_, i) => stored(message(i % 2 ? a : b, `m${i}`))),
     );
     expect(results.every((r) => r.created)).toBe(true);
     for (const group of [a, b]) {
@@ -39,26 +45,26 @@ describe(`MessageRepository (${process.env.TEST_DATABASE_URL ? 'postgres' : 'pgl
         .sort((x, y) => x - y);
       expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     }
-    expect(await repo.maxSeq(a, org)).toBe(20);
+    expect(await repo.headCursor(a)).toBe(20);
   });
 
   it('stores one message per (group, sender, client_message_id), even for concurrent twins, and leaves no gap', async () => {
     const group = uuidv7();
-    await repo.insert(message(group, 'first'));
+    await stored(message(group, 'first'));
     const twins = await Promise.all(
-      Array.from({ length: 10 }, () => repo.insert(message(group, 'hello', 'cm-1'))),
+      Array.from({ length: 10 }, () => stored(message(group, 'hello', 'cm-1'))),
     );
     expect(twins.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(twins.map((r) => r.row.id)).size).toBe(1);
-    const next = await repo.insert(message(group, 'after'));
+    const next = await stored(message(group, 'after'));
     expect(next.row.seq).toBe(3);
     // Another sender may reuse the same client_message_id.
-    expect((await repo.insert({ ...message(group, 'x', 'cm-1'), senderId: uuidv7() })).created).toBe(true);
+    expect((await stored({ ...message(group, 'x', 'cm-1'), senderId: uuidv7() })).created).toBe(true);
   });
 
   it('pages newest-first and oldest-first, scoped by group and org', async () => {
     const group = uuidv7();
-    for (let i = 1; i <= 7; i++) await repo.insert(message(group, `m${i}`));
+    for (let i = 1; i <= 7; i++) await stored(message(group, `m${i}`));
     expect((await repo.listNewest(group, org, null, 3)).map((r) => r.content)).toEqual(['m7', 'm6', 'm5']);
     expect((await repo.listNewest(group, org, 5, 3)).map((r) => r.content)).toEqual(['m4', 'm3', 'm2']);
     expect((await repo.listAfter(group, org, 5, 10)).map((r) => r.content)).toEqual(['m6', 'm7']);

@@ -1,12 +1,21 @@
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import {
+  ChatEventPageSchema,
+  EditMessageBody,
   ChatGroupParams as GroupParams,
+  ListEventsQuery,
   ListMessagesQuery,
+  ListRepliesQuery,
+  MAX_EVENTS_PAGE,
   MessagePageSchema,
+  ChatMessageParams as MessageParams,
   MessageSchema,
+  MessageVersionsSchema,
+  ChatReactionParams as ReactionParams,
   SendMessageBody,
 } from '@groupchat/contract';
 import { type HttpServer, problemResponses, problems } from '@groupchat/service-kit';
+import type { FastifyRequest } from 'fastify';
 import { requireUser, userAuthHook } from '../auth/plugin.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import { ChatLimits, limitHook } from '../limits.ts';
@@ -20,13 +29,23 @@ const errors = problemResponses({
   429: 'a limit of the caller (or too many failed requests): retry after Retry-After seconds',
   503: 'database or auth-api unavailable; retry after Retry-After seconds',
 });
+const messageErrors = { ...errors, ...problemResponses({ 404: 'no such group or no such message in it' }) };
+const conflict = (description: string) => problemResponses({ 409: description });
+
+/** The schema's conversion would read "1.5" as 1; a page size is digits or nothing. */
+const digitsOnlyLimit = (max: number) => async (request: FastifyRequest) => {
+  const raw = (request.query as Record<string, unknown>).limit;
+  if (raw !== undefined && !(typeof raw === 'string' && /^[0-9]{1,3}$/.test(raw))) {
+    throw problems.badRequest(`limit must be an integer from 1 to ${max}`, 'validation_failed');
+  }
+};
 
 /** Thin HTTP layer: validation by schema, authentication by hook, everything else in the service. */
 export async function messageRoutes(
   app: HttpServer,
   deps: { service: MessageService; verifier: UserTokenVerifier; limits: ChatLimits },
 ) {
-  const { limits } = deps;
+  const { service, limits } = deps;
   await app.register(async (plugin) => {
     const scope = plugin.withTypeProvider<TypeBoxTypeProvider>();
     // TypeBox's own checker: request bodies are validated strictly (no coercion of 123 into "123");
@@ -56,16 +75,19 @@ export async function messageRoutes(
         );
     });
 
+    const base = '/api/chat/groups/:group_id/messages';
+    const security = [{ bearerAuth: [] }];
+
     scope.post(
-      '/api/chat/groups/:group_id/messages',
+      base,
       {
         preHandler: limitHook(limits, 'message_post', 'message_post_minute'),
         schema: {
           tags: ['messages'],
-          summary: 'Post a message (idempotent per client_message_id)',
+          summary: 'Post a message or a reply (idempotent per client_message_id)',
           description:
-            'Members of the group only. 201 with the stored message; the same client_message_id from the same sender again answers 200 with the first message and stores nothing. A 201 is durable (committed).',
-          security: [{ bearerAuth: [] }],
+            'Members of the group only. 201 with the stored message; the same client_message_id from the same sender again answers 200 with the first message and stores nothing. A 201 is durable (committed). `thread_root_id` makes a reply: the root must be a message of this group that is not deleted and not itself a reply (else 400 invalid_thread_root). `mentions`: at most 50 user ids; ids that are not members of the group are dropped.',
+          security,
           params: GroupParams,
           body: SendMessageBody,
           response: { 200: MessageSchema, 201: MessageSchema, ...errors },
@@ -73,33 +95,161 @@ export async function messageRoutes(
       },
       async (request, reply) => {
         const user = requireUser(request);
-        const { message, created } = await deps.service.send(user, request.params.group_id, request.body);
+        const { message, created } = await service.send(user, request.params.group_id, request.body);
         return reply.code(created ? 201 : 200).send(message);
       },
     );
 
     scope.get(
-      '/api/chat/groups/:group_id/messages',
+      base,
       {
         schema: {
           tags: ['messages'],
-          summary: 'Read messages by cursor',
+          summary: 'The timeline (root messages, tombstones included) by cursor',
           description:
-            'No cursor or `before`: newest first, and next_cursor is the `before` of the next older page. `after`: oldest first, and next_cursor is the `after` of the next newer page. next_cursor is null at the end. A cursor is a message id. Giving both `before` and `after` is a 400.',
-          security: [{ bearerAuth: [] }],
+            'Root messages only: replies are read by thread. Deleted messages stay as tombstones (content "", deleted_at set). No cursor or `before`: newest first, and next_cursor is the `before` of the next older page. `after`: oldest first, and next_cursor is the `after` of the next newer page. next_cursor is null at the end. A cursor is a message id. Giving both `before` and `after` is a 400.',
+          security,
           params: GroupParams,
           querystring: ListMessagesQuery,
           response: { 200: MessagePageSchema, ...errors },
         },
-        // The schema's conversion would read "1.5" as 1; a page size is digits or nothing.
-        preValidation: async (request) => {
-          const raw = (request.query as Record<string, unknown>).limit;
-          if (raw !== undefined && !(typeof raw === 'string' && /^[0-9]{1,3}$/.test(raw))) {
-            throw problems.badRequest('limit must be an integer from 1 to 100', 'validation_failed');
-          }
+        preValidation: digitsOnlyLimit(100),
+      },
+      async (request) => service.list(requireUser(request), request.params.group_id, request.query),
+    );
+
+    scope.get(
+      `${base}/:message_id`,
+      {
+        schema: {
+          tags: ['messages'],
+          summary: 'One message',
+          security,
+          params: MessageParams,
+          response: { 200: MessageSchema, ...messageErrors },
         },
       },
-      async (request) => deps.service.list(requireUser(request), request.params.group_id, request.query),
+      async (request) =>
+        service.get(requireUser(request), request.params.group_id, request.params.message_id),
+    );
+
+    scope.get(
+      `${base}/:message_id/replies`,
+      {
+        schema: {
+          tags: ['messages'],
+          summary: "A thread's replies, oldest first",
+          description:
+            '`after`: a reply id (or a returned next_cursor); next_cursor is the `after` of the next page, null at the end. Deleted replies stay as tombstones.',
+          security,
+          params: MessageParams,
+          querystring: ListRepliesQuery,
+          response: { 200: MessagePageSchema, ...messageErrors },
+        },
+        preValidation: digitsOnlyLimit(100),
+      },
+      async (request) =>
+        service.replies(
+          requireUser(request),
+          request.params.group_id,
+          request.params.message_id,
+          request.query,
+        ),
+    );
+
+    scope.patch(
+      `${base}/:message_id`,
+      {
+        schema: {
+          tags: ['messages'],
+          summary: 'Edit a message (its sender only)',
+          description:
+            'Sets content (1..4000 after trimming) and edited_at; the previous content is kept as an earlier version until the message is deleted. `mentions`, when given, replaces the mentions. Another member: 403 not_message_sender. A deleted message: 409 message_deleted. The same content again changes nothing (no event).',
+          security,
+          params: MessageParams,
+          body: EditMessageBody,
+          response: { 200: MessageSchema, ...conflict('the message is deleted'), ...messageErrors },
+        },
+      },
+      async (request) =>
+        service.edit(requireUser(request), request.params.group_id, request.params.message_id, request.body),
+    );
+
+    scope.delete(
+      `${base}/:message_id`,
+      {
+        schema: {
+          tags: ['messages'],
+          summary: 'Delete a message (its sender, or an owner/admin of the group)',
+          description:
+            'The content, mentions, reactions and every earlier version are erased from storage; the message stays as a tombstone (id, seq, sender_id, created_at, thread_root_id, deleted_at). 204, and 204 again for a deleted message. A deleted reply lowers its root’s reply_count.',
+          security,
+          params: MessageParams,
+          response: { 204: { type: 'null', description: 'deleted' }, ...messageErrors },
+        },
+      },
+      async (request, reply) => {
+        await service.remove(requireUser(request), request.params.group_id, request.params.message_id);
+        return reply.code(204).send(null as never);
+      },
+    );
+
+    scope.get(
+      `${base}/:message_id/versions`,
+      {
+        schema: {
+          tags: ['messages'],
+          summary: 'Earlier versions of an edited message (its sender, or an owner/admin of the group)',
+          security,
+          params: MessageParams,
+          response: { 200: MessageVersionsSchema, ...messageErrors },
+        },
+      },
+      async (request) =>
+        service.versions(requireUser(request), request.params.group_id, request.params.message_id),
+    );
+
+    for (const method of ['PUT', 'DELETE'] as const) {
+      const add = method === 'PUT';
+      scope.route({
+        method,
+        url: `${base}/:message_id/reactions/:emoji`,
+        schema: {
+          tags: ['messages'],
+          summary: add ? 'Add your reaction (idempotent)' : 'Remove your reaction (idempotent)',
+          description: add
+            ? '`emoji` is URL-encoded, 1 to 64 characters (no spaces or control characters). The same user and emoji twice counts once. At most 20 distinct emoji per message: another one is 409 too_many_reactions. A deleted message: 409 message_deleted.'
+            : '200 with the message without the caller’s reaction (also when there was none).',
+          security,
+          params: ReactionParams,
+          response: {
+            200: MessageSchema,
+            ...(add ? conflict('too many emoji, or deleted') : {}),
+            ...messageErrors,
+          },
+        },
+        handler: async (request) => {
+          const params = request.params as { group_id: string; message_id: string; emoji: string };
+          return service.react(requireUser(request), params.group_id, params.message_id, params.emoji, add);
+        },
+      });
+    }
+
+    scope.get(
+      '/api/chat/groups/:group_id/events',
+      {
+        schema: {
+          tags: ['messages'],
+          summary: "The group's change log after a cursor, oldest first",
+          description: `Every change of the group's messages is an event with a cursor (decimal digits, strictly increasing in the group): \`message\` for a new root or reply, \`message_updated\` for an edit, deletion, reaction change or reply-count change. Each event carries the message as it is now (a deleted message as its tombstone). \`cursor\` absent: from the start. \`limit\` 1..${MAX_EVENTS_PAGE}, default 100. next_cursor is the last event's cursor when the page is full (more may follow), null at the end. The same cursors are used by WebSocket frames and by subscribe {cursor}.`,
+          security,
+          params: GroupParams,
+          querystring: ListEventsQuery,
+          response: { 200: ChatEventPageSchema, ...errors },
+        },
+        preValidation: digitsOnlyLimit(MAX_EVENTS_PAGE),
+      },
+      async (request) => service.events(requireUser(request), request.params.group_id, request.query),
     );
   });
 }

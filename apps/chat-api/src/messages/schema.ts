@@ -1,10 +1,14 @@
 import type { Message } from '@groupchat/contract';
+import type { Selectable } from 'kysely';
 import type { MessagesTable } from '../db/schema.ts';
 
 /** The contract's message shape (`@groupchat/contract` chat-messages.ts), and how a stored row becomes one. */
 export type MessageDto = Message;
 
-export type MessageRow = Omit<MessagesTable, 'created_at'> & { created_at: Date };
+export type MessageRow = Selectable<MessagesTable>;
+
+const iso = (value: Date | string | null): string | null =>
+  value === null ? null : new Date(value).toISOString();
 
 export function toDto(row: MessageRow): MessageDto {
   return {
@@ -16,5 +20,16 @@ export function toDto(row: MessageRow): MessageDto {
     content: row.content,
     client_message_id: row.client_message_id,
     created_at: new Date(row.created_at).toISOString(),
+    thread_root_id: row.thread_root_id,
+    reply_count: Number(row.reply_count),
+    last_reply_at: iso(row.last_reply_at),
+    edited_at: iso(row.edited_at),
+    deleted_at: iso(row.deleted_at),
+    reactions: (row.reactions ?? []).map((r) => ({
+      emoji: r.emoji,
+      count: r.user_ids.length,
+      user_ids: r.user_ids,
+    })),
+    mentions: row.mentions ?? [],
   };
 }

@@ -49,6 +49,17 @@ export class AuthApi {
     );
   }
 
+  /** The direct conversation with `userId` (created on first use; the same one from either side). */
+  async openDirect(userId: string): Promise<Group> {
+    return asObject<Group>(
+      await authedFetch(this.#tokens, '/api/auth/direct-groups', {
+        method: 'POST',
+        body: { user_id: userId },
+      }),
+      'group',
+    );
+  }
+
   async listMembers(groupId: string): Promise<Member[]> {
     const data = await authedFetch(this.#tokens, `/api/auth/groups/${encodeURIComponent(groupId)}/members`);
     return asList<Member>(data, 'members');

@@ -12,6 +12,13 @@ const message: Message = {
   content: 'hello',
   client_message_id: null,
   created_at: '2026-12-01T22:00:00.000Z',
+  thread_root_id: null,
+  reply_count: 0,
+  last_reply_at: null,
+  edited_at: null,
+  deleted_at: null,
+  reactions: [],
+  mentions: [],
 };
 
 describe('server frames', () => {
@@ -19,9 +26,12 @@ describe('server frames', () => {
     const frames = [
       { type: 'ready', user_id: message.sender_id },
       { type: 'subscribed', group_id: GROUP },
+      { type: 'subscribed', group_id: GROUP, cursor: '0' },
       { type: 'unsubscribed', group_id: GROUP },
-      { type: 'message', message },
+      { type: 'message', message, cursor: '1' },
+      { type: 'message_updated', message: { ...message, edited_at: message.created_at }, cursor: '2' },
       { type: 'reset', group_id: GROUP },
+      { type: 'reset', group_id: GROUP, cursor: '7' },
       { type: 'error', group_id: GROUP, status: 403, detail: 'removed' },
       { type: 'error', status: 400, detail: 'bad frame' },
     ];

@@ -1,10 +1,10 @@
 /**
  * The chat WebSocket (`/api/chat/ws`): authenticates with the first frame, reports a connection state,
- * and reconnects with exponential backoff. What to (re)subscribe to, with which `after`, is the
+ * and reconnects with exponential backoff. What to (re)subscribe to, from which `cursor`, is the
  * owner's business: it is told `onReady` after every (re)authentication.
  */
 
-import type { ClientFrame, Message, ServerFrame } from '@groupchat/contract';
+import type { ClientFrame, GroupReadState, Message, ServerFrame } from '@groupchat/contract';
 import { encodeClientFrame, parseServerFrame } from './frames.ts';
 import type { TokenSource } from './http.ts';
 
@@ -14,13 +14,20 @@ export interface SocketHandlers {
   onState(state: ConnectionState): void;
   /** Authenticated (again): subscribe now. */
   onReady(): void;
-  onSubscribed(groupId: string): void;
-  onMessage(message: Message): void;
-  /** The gap since `after` was too large to replay: reload the group by REST. */
-  onReset(groupId: string): void;
+  /** `cursor`: where live delivery starts, when we subscribed without one. */
+  onSubscribed(groupId: string, cursor: string | null): void;
+  /** A change-log event: a new message, or a change to one (`updated`). */
+  onEvent(message: Message, cursor: string | null, updated: boolean): void;
+  /** The gap since our cursor was too large to replay: reload the group by REST; live continues after `cursor`. */
+  onReset(groupId: string, cursor: string | null): void;
   onGroupError(groupId: string, status: number, detail: string): void;
   /** The server refused our token (close 4401) and no fresh one could be had. */
   onAuthLost(): void;
+  /** Someone else in the group is typing. */
+  onTyping?(groupId: string, userId: string): void;
+  onPresence?(groupId: string, userId: string, status: 'online' | 'offline'): void;
+  /** My read marker moved (on this device or another). */
+  onRead?(state: GroupReadState): void;
 }
 
 export interface SocketOptions {
@@ -96,15 +103,20 @@ export class ChatSocket {
     this.#drop(1000, 'client closing');
   }
 
-  /** Sends a subscribe if authenticated; otherwise it happens in the next `onReady`. */
-  subscribe(groupId: string, after?: string | null): boolean {
+  /** Sends a subscribe (from `cursor` when known) if authenticated; otherwise it happens in the next `onReady`. */
+  subscribe(groupId: string, cursor?: string | null): boolean {
     return this.#send(
-      after ? { type: 'subscribe', group_id: groupId, after } : { type: 'subscribe', group_id: groupId },
+      cursor ? { type: 'subscribe', group_id: groupId, cursor } : { type: 'subscribe', group_id: groupId },
     );
   }
 
   unsubscribe(groupId: string): boolean {
     return this.#send({ type: 'unsubscribe', group_id: groupId });
+  }
+
+  /** "I am typing" in a subscribed group. */
+  typing(groupId: string): boolean {
+    return this.#send({ type: 'typing', group_id: groupId });
   }
 
   /** Skip any pending backoff and try now (e.g. a "Reconnect now" button). */
@@ -227,17 +239,29 @@ export class ChatSocket {
         break;
       }
       case 'subscribed':
-        this.#handlers.onSubscribed(frame.group_id);
+        this.#handlers.onSubscribed(frame.group_id, frame.cursor ?? null);
         break;
       case 'message':
-        this.#handlers.onMessage(frame.message);
+      case 'message_updated':
+        this.#handlers.onEvent(frame.message, frame.cursor, frame.type === 'message_updated');
         break;
       case 'reset':
-        this.#handlers.onReset(frame.group_id);
+        this.#handlers.onReset(frame.group_id, frame.cursor ?? null);
         break;
       case 'error':
         if (frame.group_id) this.#handlers.onGroupError(frame.group_id, frame.status, frame.detail);
         break;
+      case 'typing':
+        this.#handlers.onTyping?.(frame.group_id, frame.user_id);
+        break;
+      case 'presence':
+        this.#handlers.onPresence?.(frame.group_id, frame.user_id, frame.status);
+        break;
+      case 'read': {
+        const { type: _type, ...state } = frame;
+        this.#handlers.onRead?.(state);
+        break;
+      }
       default:
         break;
     }

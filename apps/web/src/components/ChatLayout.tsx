@@ -2,6 +2,11 @@ import { useEffect, useState } from 'react';
 import { hrefFor, useRoute } from '../route.ts';
 import { unreadCount } from '../state/chat.ts';
 import { useChat, useChatStore, useSessionStore } from '../state/hooks.ts';
+import { AccountLinks, AccountSettings } from './account/AccountSettings.tsx';
+import { EmailBanner } from './account/EmailBanner.tsx';
+import { OrgAdmin } from './account/OrgAdmin.tsx';
+import { isPublicAccountRoute, PublicAccountPage } from './account/PublicAccountPage.tsx';
+import { ConnectedApps } from './ConnectedApps.tsx';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { CreateGroup } from './CreateGroup.tsx';
 import { GroupList } from './GroupList.tsx';
@@ -30,6 +35,7 @@ export function ChatLayout() {
         <ConnectionBadge />
         <UserMenu />
       </header>
+      <EmailBanner />
       <div className="body">
         <aside className="sidebar" aria-label="Your groups">
           <GroupList activeGroupId={activeGroupId} />
@@ -39,6 +45,12 @@ export function ChatLayout() {
             <Room key={route.groupId} groupId={route.groupId} />
           ) : route.name === 'new-group' ? (
             <CreateGroup />
+          ) : route.name === 'account' ? (
+            <AccountSettings />
+          ) : route.name === 'org-admin' ? (
+            <OrgAdmin />
+          ) : isPublicAccountRoute(route) ? (
+            <PublicAccountPage route={route} />
           ) : (
             <div className="empty-state" data-testid="no-room">
               <p>Pick a group on the left, or create a new one.</p>
@@ -73,6 +85,8 @@ function UserMenu() {
             {user.id}
           </code>
         </p>
+        <AccountLinks />
+        <ConnectedApps />
         <button
           type="button"
           className="secondary small"

@@ -1,7 +1,8 @@
 import { hrefFor } from '../route.ts';
-import { unreadCount } from '../state/chat.ts';
+import { groupLabel, unreadCount } from '../state/chat.ts';
 import { useChat, useChatStore } from '../state/hooks.ts';
 import { ErrorText } from './ErrorText.tsx';
+import { SearchBox } from './SearchBox.tsx';
 
 export function GroupList({ activeGroupId }: { activeGroupId: string | null }) {
   const store = useChatStore();
@@ -10,7 +11,9 @@ export function GroupList({ activeGroupId }: { activeGroupId: string | null }) {
   const error = useChat((s) => s.groupsError);
   // Re-render on new messages and read marks, which change the unread counts.
   useChat((s) => s.rooms);
-  useChat((s) => s.readMarks);
+  useChat((s) => s.readState);
+  useChat((s) => s.directPeers);
+  useChat((s) => s.people);
   const state = store.getSnapshot();
 
   return (
@@ -21,6 +24,7 @@ export function GroupList({ activeGroupId }: { activeGroupId: string | null }) {
           New group
         </a>
       </div>
+      <SearchBox />
       {status === 'loading' && <p className="muted pad">Loading groups…</p>}
       <ErrorText message={error} testId="groups-error" />
       {error && (
@@ -37,7 +41,7 @@ export function GroupList({ activeGroupId }: { activeGroupId: string | null }) {
         {groups.map((group) => {
           const unread =
             group.id === activeGroupId
-              ? { count: 0, more: false }
+              ? { count: 0, more: false, mentions: 0 }
               : unreadCount(state, group.id, store.user.id);
           const label = unread.count > 0 ? `${unread.count}${unread.more ? '+' : ''}` : '';
           return (
@@ -49,11 +53,19 @@ export function GroupList({ activeGroupId }: { activeGroupId: string | null }) {
                 data-testid="group-item"
                 data-group-id={group.id}
                 data-unread={unread.count}
+                data-mentions={unread.mentions}
+                data-kind={group.kind}
               >
-                <span className="group-name">{group.name}</span>
+                <span className="group-name">{groupLabel(state, group)}</span>
                 {typeof group.member_count === 'number' && (
                   <span className="muted small-text">
                     {group.member_count} {group.member_count === 1 ? 'member' : 'members'}
+                  </span>
+                )}
+                {unread.mentions > 0 && (
+                  <span className="mention-badge" data-testid="mention-badge">
+                    @{unread.mentions}
+                    <span className="visually-hidden"> mentions</span>
                   </span>
                 )}
                 {label && (

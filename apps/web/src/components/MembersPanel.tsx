@@ -1,6 +1,7 @@
 import type { Member } from '@groupchat/contract';
 import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
 import { describeError } from '../api/http.ts';
+import { navigate } from '../route.ts';
 import { displayName } from '../state/chat.ts';
 import { useChat, useChatStore } from '../state/hooks.ts';
 import { ErrorText } from './ErrorText.tsx';
@@ -10,6 +11,8 @@ export function MembersPanel({ id, groupId, onClose }: { id: string; groupId: st
   const formId = useId();
   const people = useChat((s) => s.people);
   const directory = useChat((s) => s.directory);
+  const online = useChat((s) => s.presence[groupId]);
+  const kind = useChat((s) => s.groups.find((g) => g.id === groupId)?.kind);
   const [members, setMembers] = useState<Member[] | null>(null);
   const [listError, setListError] = useState<string | null>(null);
   const [who, setWho] = useState('');
@@ -47,6 +50,16 @@ export function MembersPanel({ id, groupId, onClose }: { id: string; groupId: st
     }
   }
 
+  async function openDirect(userId: string) {
+    try {
+      const group = await store.openDirect(userId);
+      onClose();
+      navigate({ name: 'group', groupId: group.id });
+    } catch (err) {
+      setError(describeError(err));
+    }
+  }
+
   const memberIds = new Set(members?.map((m) => m.user_id));
   const candidates = directory?.filter((u) => !memberIds.has(u.id)) ?? [];
 
@@ -63,55 +76,77 @@ export function MembersPanel({ id, groupId, onClose }: { id: string; groupId: st
       {members && (
         <ul className="members" data-testid="member-list">
           {members.map((m) => (
-            <li key={m.user_id} data-testid="member" data-user-id={m.user_id}>
+            <li
+              key={m.user_id}
+              data-testid="member"
+              data-user-id={m.user_id}
+              data-online={online?.includes(m.user_id) ? 'true' : 'false'}
+            >
               <span>
+                <span
+                  className={online?.includes(m.user_id) ? 'presence-dot online' : 'presence-dot'}
+                  title={online?.includes(m.user_id) ? 'online' : 'offline'}
+                  data-testid="presence-dot"
+                />
                 {m.user_id === store.user.id
                   ? `${store.user.display_name} (you)`
                   : displayName(people, m.user_id)}
               </span>
               <span className="muted small-text">{m.role}</span>
+              {m.user_id !== store.user.id && (
+                <button
+                  type="button"
+                  className="link small"
+                  onClick={() => void openDirect(m.user_id)}
+                  data-testid="message-member"
+                >
+                  Message
+                </button>
+              )}
             </li>
           ))}
         </ul>
       )}
-      <form className="add-member" onSubmit={onSubmit} data-testid="add-member-form">
-        <label htmlFor={`${formId}-who`}>Add a member of your organization</label>
-        <div className="inline-form">
-          <input
-            id={`${formId}-who`}
-            value={who}
-            onChange={(e) => setWho(e.target.value)}
-            placeholder={directory ? 'Email or user id' : 'User id (or email)'}
-            list={candidates.length ? `${formId}-people` : undefined}
-            autoComplete="off"
-            required
-            data-testid="add-member-input"
-          />
-          <button type="submit" className="primary small" disabled={busy} data-testid="add-member-submit">
-            {busy ? 'Adding…' : 'Add'}
-          </button>
-        </div>
-        {candidates.length > 0 && (
-          <datalist id={`${formId}-people`}>
-            {candidates.map((u) => (
-              <option key={u.id} value={u.email ?? u.id}>
-                {u.display_name ?? u.email ?? u.id}
-              </option>
-            ))}
-          </datalist>
-        )}
-        {!directory && (
-          <p className="hint">
-            Ask your colleague for their user id (in their account menu, top right), or try their email.
-          </p>
-        )}
-        <ErrorText message={error} testId="add-member-error" />
-        {added && (
-          <p className="success-text" role="status" data-testid="add-member-ok">
-            {added}
-          </p>
-        )}
-      </form>
+      {kind !== 'direct' && (
+        <form className="add-member" onSubmit={onSubmit} data-testid="add-member-form">
+          <label htmlFor={`${formId}-who`}>Add a member of your organization</label>
+          <div className="inline-form">
+            <input
+              id={`${formId}-who`}
+              value={who}
+              onChange={(e) => setWho(e.target.value)}
+              placeholder={directory ? 'Email or user id' : 'User id (or email)'}
+              list={candidates.length ? `${formId}-people` : undefined}
+              autoComplete="off"
+              required
+              data-testid="add-member-input"
+            />
+            <button type="submit" className="primary small" disabled={busy} data-testid="add-member-submit">
+              {busy ? 'Adding…' : 'Add'}
+            </button>
+          </div>
+          {candidates.length > 0 && (
+            <datalist id={`${formId}-people`}>
+              {candidates.map((u) => (
+                <option key={u.id} value={u.email ?? u.id}>
+                  {u.display_name ?? u.email ?? u.id}
+                </option>
+              ))}
+            </datalist>
+          )}
+          {!directory && (
+            <p className="hint">
+              Ask your colleague for their user id (in their account menu, top right), or try their email.
+            </p>
+          )}
+          <ErrorText message={error} testId="add-member-error" />
+          {added && (
+            <p className="success-text" role="status" data-testid="add-member-ok">
+              {added}
+            </p>
+          )}
+        </form>
+      )}
     </div>
   );
 }

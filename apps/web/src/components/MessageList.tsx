@@ -1,8 +1,72 @@
 import type { Message } from '@groupchat/contract';
-import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { displayName, type PendingMessage, type RoomState } from '../state/chat.ts';
+import { Fragment, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import type { PendingMessage, RoomState } from '../state/chat.ts';
 import { useChat, useChatStore } from '../state/hooks.ts';
 import { ErrorText } from './ErrorText.tsx';
+import { MessageItem } from './MessageItem.tsx';
+
+/** Messages of one sender within this long of each other (same day) share one header. */
+const GROUP_WINDOW_MS = 5 * 60_000;
+
+const dayFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: 'long',
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+});
+
+export function dayLabel(iso: string): string {
+  const date = new Date(iso);
+  const today = new Date();
+  const yesterday = new Date(today.getTime() - 86_400_000);
+  if (date.toDateString() === today.toDateString()) return 'Today';
+  if (date.toDateString() === yesterday.toDateString()) return 'Yesterday';
+  return dayFormat.format(date);
+}
+
+/** Renders messages grouped by sender and day, with a separator at each new day. */
+export function MessageRun({
+  messages,
+  canModerate,
+  inThread = false,
+}: {
+  messages: readonly Message[];
+  canModerate: boolean;
+  inThread?: boolean;
+}) {
+  const people = useChat((s) => s.people);
+  return (
+    <>
+      {messages.map((m, i) => {
+        const prev = messages[i - 1];
+        const newDay =
+          !prev || new Date(prev.created_at).toDateString() !== new Date(m.created_at).toDateString();
+        const continued =
+          !newDay &&
+          !!prev &&
+          prev.sender_id === m.sender_id &&
+          prev.deleted_at === null &&
+          Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_WINDOW_MS;
+        return (
+          <Fragment key={m.id}>
+            {newDay && (
+              <li className="day-separator" data-testid="day-separator">
+                <span>{dayLabel(m.created_at)}</span>
+              </li>
+            )}
+            <MessageItem
+              message={m}
+              people={people}
+              continued={continued}
+              canModerate={canModerate}
+              inThread={inThread}
+            />
+          </Fragment>
+        );
+      })}
+    </>
+  );
+}
 
 const NEAR_TOP_PX = 200;
 const NEAR_BOTTOM_PX = 80;
@@ -23,8 +87,28 @@ const EMPTY: RoomState = {
 export function MessageList({ groupId }: { groupId: string }) {
   const store = useChatStore();
   const room = useChat((s) => s.rooms[groupId]) ?? EMPTY;
-  const people = useChat((s) => s.people);
+  const canModerate = useChat((s) => {
+    const me = s.members[groupId]?.find((m) => m.user_id === store.user.id);
+    return me?.role === 'owner' || me?.role === 'admin';
+  });
+  const highlight = useChat((s) => s.highlight);
   const scroller = useRef<HTMLDivElement>(null);
+  // A search result opened here: scroll to it and mark it, once it is among the loaded messages.
+  const messageCount = room.messages.length;
+  useEffect(() => {
+    if (highlight?.groupId !== groupId || messageCount === 0) return;
+    const el = scroller.current?.querySelector<HTMLElement>(
+      `[data-testid="message"][data-message-id="${highlight.messageId}"]`,
+    );
+    if (!el) return;
+    for (const other of scroller.current?.querySelectorAll('[data-highlighted]') ?? []) {
+      other.classList.remove('highlighted');
+      other.removeAttribute('data-highlighted');
+    }
+    el.classList.add('highlighted');
+    el.setAttribute('data-highlighted', 'true');
+    el.scrollIntoView({ block: 'center' });
+  }, [highlight, groupId, messageCount]);
   const atBottom = useRef(true);
   const prev = useRef({ first: '', last: '', pending: 0, height: 0 });
   const [showJump, setShowJump] = useState(false);
@@ -126,14 +210,7 @@ export function MessageList({ groupId }: { groupId: string }) {
           )}
         </div>
         <ol className="message-list" data-testid="message-list">
-          {messages.map((m) => (
-            <MessageItem
-              key={m.id}
-              message={m}
-              mine={m.sender_id === store.user.id}
-              sender={m.sender_id === store.user.id ? 'You' : displayName(people, m.sender_id)}
-            />
-          ))}
+          <MessageRun messages={messages} canModerate={canModerate} />
           {pending.map((p) => (
             <PendingItem
               key={p.client_message_id}
@@ -152,45 +229,6 @@ export function MessageList({ groupId }: { groupId: string }) {
     </div>
   );
 }
-
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-function formatTime(iso: string): { short: string; long: string } {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return { short: '', long: '' };
-  const today = new Date().toDateString() === date.toDateString();
-  return {
-    short: today ? timeFormat.format(date) : dateTimeFormat.format(date),
-    long: dateTimeFormat.format(date),
-  };
-}
-
-// Message text is only ever rendered as a React text child: never as HTML.
-const MessageItem = memo(function MessageItem({
-  message,
-  mine,
-  sender,
-}: {
-  message: Message;
-  mine: boolean;
-  sender: string;
-}) {
-  const time = formatTime(message.created_at);
-  return (
-    <li className={mine ? 'message mine' : 'message'} data-testid="message" data-message-id={message.id}>
-      <div className="meta">
-        <span className="sender">{sender}</span>
-        <time dateTime={message.created_at} title={time.long}>
-          {time.short}
-        </time>
-      </div>
-      <p className="text" data-testid="message-text">
-        {message.content}
-      </p>
-    </li>
-  );
-});
 
 function PendingItem({
   pending,

@@ -1,10 +1,13 @@
 import { useId, useState } from 'react';
 import { hrefFor } from '../route.ts';
+import { groupLabel } from '../state/chat.ts';
 import { useChat, useChatStore } from '../state/hooks.ts';
 import { Composer } from './Composer.tsx';
 import { ErrorText } from './ErrorText.tsx';
+import { SeenBy, TypingIndicator } from './LiveStatus.tsx';
 import { MembersPanel } from './MembersPanel.tsx';
 import { MessageList } from './MessageList.tsx';
+import { ThreadPane } from './ThreadPane.tsx';
 
 export function Room({ groupId }: { groupId: string }) {
   const store = useChatStore();
@@ -13,6 +16,11 @@ export function Room({ groupId }: { groupId: string }) {
   const groupsStatus = useChat((s) => s.groupsStatus);
   const accessError = useChat((s) => s.rooms[groupId]?.accessError ?? null);
   const [showMembers, setShowMembers] = useState(false);
+  const title = useChat((s) => {
+    const g = s.groups.find((x) => x.id === groupId);
+    return g ? groupLabel(s, g) : null;
+  });
+  const openThread = useChat((s) => (s.openThread?.groupId === groupId ? s.openThread.rootId : null));
 
   if (!group && groupsStatus !== 'loading') {
     return (
@@ -35,7 +43,7 @@ export function Room({ groupId }: { groupId: string }) {
           ‹ Groups
         </a>
         <h2 id={`${id}-title`} data-testid="room-title">
-          {group?.name ?? 'Loading…'}
+          {title ?? 'Loading…'}
         </h2>
         <button
           type="button"
@@ -52,8 +60,22 @@ export function Room({ groupId }: { groupId: string }) {
         <MembersPanel id={`${id}-members`} groupId={groupId} onClose={() => setShowMembers(false)} />
       )}
       <ErrorText message={accessError} testId="room-access-error" />
-      <MessageList groupId={groupId} />
-      <Composer groupId={groupId} onSent={() => store.markRead(groupId)} />
+      <div className={openThread ? 'room-body with-thread' : 'room-body'}>
+        <div className="room-main">
+          <MessageList groupId={groupId} />
+          <SeenBy groupId={groupId} />
+          <TypingIndicator groupId={groupId} />
+          <Composer
+            groupId={groupId}
+            onSend={(text, mentions) => {
+              const problem = store.send(groupId, text, mentions);
+              if (!problem) store.markRead(groupId);
+              return problem;
+            }}
+          />
+        </div>
+        {openThread && <ThreadPane key={openThread} groupId={groupId} rootId={openThread} />}
+      </div>
     </section>
   );
 }

@@ -1,6 +1,8 @@
 import { type FormEvent, useId, useState } from 'react';
+import type { MfaChallengeDto } from '../api/accounts.ts';
 import { describeError } from '../api/http.ts';
 import { useSessionStore } from '../state/hooks.ts';
+import { MfaStep } from './account/MfaStep.tsx';
 import { ErrorText } from './ErrorText.tsx';
 
 type Mode = 'signin' | 'register';
@@ -53,18 +55,25 @@ function SignInForm() {
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [challenge, setChallenge] = useState<MfaChallengeDto | null>(null);
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await session.login(email.trim(), password);
+      const pending = await session.login(email.trim(), password);
+      if (pending) {
+        setChallenge(pending);
+        setBusy(false);
+      }
     } catch (err) {
       setError(describeError(err));
       setBusy(false);
     }
   }
+
+  if (challenge) return <MfaStep challenge={challenge} onRestart={() => setChallenge(null)} />;
 
   return (
     <form
@@ -97,6 +106,9 @@ function SignInForm() {
       <button type="submit" className="primary" disabled={busy} data-testid="signin-submit">
         {busy ? 'Signing in…' : 'Sign in'}
       </button>
+      <a className="small-text" href="#/forgot-password" data-testid="forgot-link">
+        Forgot your password?
+      </a>
     </form>
   );
 }

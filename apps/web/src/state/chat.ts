@@ -9,9 +9,11 @@
 import type {
   AddMemberBody,
   Group,
+  GroupReadState,
   Member,
   Message,
   User as OrgUser,
+  Receipt,
   LoginUser as User,
 } from '@groupchat/contract';
 import { AuthApi } from '../api/auth.ts';
@@ -20,12 +22,14 @@ import { ApiError, describeError, type TokenSource } from '../api/http.ts';
 import { ChatSocket, type ConnectionState } from '../api/socket.ts';
 import {
   compareMessages,
+  cursorAfter,
   isUuid,
   mergeMessages,
   newClientMessageId,
   newest,
   type Ordered,
   oldest,
+  upsertMessage,
 } from './messages.ts';
 import { Store } from './store.ts';
 
@@ -34,6 +38,7 @@ export type { ConnectionState };
 export interface PendingMessage {
   client_message_id: string;
   content: string;
+  mentions: string[];
   status: 'sending' | 'failed';
   error: string | null;
   /** A network or server failure: retried automatically when the connection is back. */
@@ -74,7 +79,38 @@ export interface ChatState {
   people: Record<string, Person>;
   /** The org's users when auth-api offers a list; null when it does not. */
   directory: OrgUser[] | null;
+  /** My read state per group, from chat-api: the same on every device. */
+  readState: Record<string, GroupReadState>;
+  /** group → user → until when (ms) they count as typing. */
+  typing: Record<string, Record<string, number>>;
+  /** group → users present (a socket subscribed, 10 s grace). */
+  presence: Record<string, string[]>;
+  /** group → members' read markers. */
+  receipts: Record<string, Receipt[]>;
+  /** A message to scroll to and highlight (a search result opened). */
+  highlight: { groupId: string; messageId: string } | null;
+  /** direct group → the other user. */
+  directPeers: Record<string, string>;
+  /** Member lists of the groups opened (mentions, who may delete). */
+  members: Record<string, Member[]>;
+  /** Threads read, by root id. */
+  threads: Record<string, ThreadState>;
+  /** The thread shown beside the room. */
+  openThread: { groupId: string; rootId: string } | null;
 }
+
+export interface ThreadState {
+  /** Oldest first. */
+  replies: Message[];
+  loaded: boolean;
+  error: string | null;
+}
+
+const EMPTY_THREAD: ThreadState = { replies: [], loaded: false, error: null };
+
+/** How long a typing notice shows: a little longer than the 2 s the server forwards them at most. */
+const TYPING_SHOWN_MS = 4_000;
+const TYPING_SEND_EVERY_MS = 2_000;
 
 const EMPTY_ROOM: RoomState = {
   messages: [],
@@ -102,12 +138,16 @@ export class ChatStore extends Store<ChatState> {
   readonly #chat: ChatApi;
   readonly #socket: ChatSocket;
   readonly #onAuthLost: () => void;
-  readonly #resume = new Map<string, Ordered>();
-  /** Groups subscribed on the current connection, and whether we asked with `after`. */
+  /** Per group, the change-log cursor up to which we have every event (from the WebSocket only). */
+  readonly #cursors = new Map<string, string>();
+  /** Groups subscribed on the current connection, and whether we asked with a cursor. */
   readonly #subscribed = new Map<string, boolean>();
   readonly #latestInFlight = new Map<string, { promise: Promise<void>; stale: boolean }>();
   readonly #posting = new Set<string>();
   #stopped = false;
+  #receiptTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #typingSent = new Map<string, number>();
+  readonly #marking = new Map<string, string>();
 
   constructor(options: ChatStoreOptions) {
     super({
@@ -120,6 +160,15 @@ export class ChatStore extends Store<ChatState> {
       activeGroupId: null,
       people: { [options.user.id]: { display_name: options.user.display_name, email: options.user.email } },
       directory: null,
+      readState: {},
+      typing: {},
+      presence: {},
+      receipts: {},
+      highlight: null,
+      directPeers: {},
+      members: {},
+      threads: {},
+      openThread: null,
     });
     this.user = options.user;
     this.#onAuthLost = options.onAuthLost;
@@ -137,11 +186,14 @@ export class ChatStore extends Store<ChatState> {
           this.#subscribeAll();
           this.retryFailed();
         },
-        onSubscribed: (groupId) => this.#onSubscribed(groupId),
-        onMessage: (message) => this.#onMessage(message),
-        onReset: (groupId) => this.#onReset(groupId),
+        onSubscribed: (groupId, cursor) => this.#onSubscribed(groupId, cursor),
+        onEvent: (message, cursor, updated) => this.#onEvent(message, cursor, updated),
+        onReset: (groupId, cursor) => this.#onReset(groupId, cursor),
         onGroupError: (groupId, status, detail) => this.#onGroupError(groupId, status, detail),
         onAuthLost: () => this.#onAuthLost(),
+        onTyping: (groupId, userId) => this.#onTyping(groupId, userId),
+        onPresence: (groupId, userId, status) => this.#onPresence(groupId, userId, status),
+        onRead: (state) => this.#setReadState(state),
       },
     });
   }
@@ -153,11 +205,21 @@ export class ChatStore extends Store<ChatState> {
     window.addEventListener('online', this.#onOnline);
     void this.loadGroups();
     void this.#loadDirectory();
+    void this.loadUnread();
+    // Receipts of the open room, and the unread list (which also reveals groups I was added to, such
+    // as a direct conversation someone opened with me) are refreshed while the page is visible.
+    this.#receiptTimer = setInterval(() => {
+      if (document.visibilityState !== 'visible') return;
+      const active = this.state.activeGroupId;
+      if (active) void this.loadReceipts(active);
+      void this.loadUnread();
+    }, 5_000);
   }
 
   stop(): void {
     this.#stopped = true;
     this.#socket.stop();
+    clearInterval(this.#receiptTimer);
     document.removeEventListener('visibilitychange', this.#onVisibility);
     window.removeEventListener('online', this.#onOnline);
   }
@@ -172,9 +234,10 @@ export class ChatStore extends Store<ChatState> {
     try {
       const groups = await this.#auth.listGroups();
       if (this.#stopped) return;
-      groups.sort((a, b) => a.name.localeCompare(b.name));
+      groups.sort((a, b) => groupSortKey(a).localeCompare(groupSortKey(b)));
       this.setState({ groups, groupsStatus: 'ready', groupsError: null });
       this.#subscribeAll();
+      void this.#learnDirectPeers(groups);
     } catch (error) {
       if (this.#stopped) return;
       this.setState({
@@ -189,18 +252,162 @@ export class ChatStore extends Store<ChatState> {
     this.setState((s) => ({
       ...s,
       groups: [...s.groups.filter((g) => g.id !== group.id), group].sort((a, b) =>
-        a.name.localeCompare(b.name),
+        groupSortKey(a).localeCompare(groupSortKey(b)),
       ),
     }));
     this.#subscribeAll();
     return group;
   }
 
+  /** Opens (creating on first use) the direct conversation with `userId`; resolves with its group. */
+  async openDirect(userId: string): Promise<Group> {
+    const group = await this.#auth.openDirect(userId);
+    this.setState((s) => ({
+      ...s,
+      groups: [...s.groups.filter((g) => g.id !== group.id), group].sort((a, b) =>
+        groupSortKey(a).localeCompare(groupSortKey(b)),
+      ),
+      directPeers: { ...s.directPeers, [group.id]: userId },
+    }));
+    this.#subscribeAll();
+    return group;
+  }
+
+  /** A direct group is shown under the other user's name: learn who that is. */
+  async #learnDirectPeers(groups: readonly Group[]): Promise<void> {
+    for (const group of groups) {
+      if (group.kind !== 'direct' || this.state.directPeers[group.id]) continue;
+      try {
+        const members = await this.listMembers(group.id);
+        const peer = members.find((m) => m.user_id !== this.user.id)?.user_id ?? this.user.id;
+        this.setState((s) => ({ ...s, directPeers: { ...s.directPeers, [group.id]: peer } }));
+      } catch {
+        // Shown as "Direct conversation" until it can be read.
+      }
+    }
+  }
+
+  // ---- read state, typing, presence, receipts (chat-api keeps them; every device sees the same) -----
+
+  async loadUnread(): Promise<void> {
+    try {
+      const states = await this.#chat.unread();
+      if (this.#stopped) return;
+      const readState = { ...this.state.readState };
+      for (const state of states) readState[state.group_id] = state;
+      this.setState({ readState });
+      const known = new Set(this.state.groups.map((g) => g.id));
+      if (this.state.groupsStatus === 'ready' && states.some((st) => !known.has(st.group_id)))
+        void this.loadGroups();
+    } catch {
+      // Badges stay as they are; the next read frame or reload fixes them.
+    }
+  }
+
+  #setReadState(state: GroupReadState): void {
+    this.setState((s) => ({ ...s, readState: { ...s.readState, [state.group_id]: state } }));
+  }
+
+  async loadReceipts(groupId: string): Promise<void> {
+    try {
+      const receipts = await this.#chat.receipts(groupId);
+      if (!this.#stopped) this.setState((s) => ({ ...s, receipts: { ...s.receipts, [groupId]: receipts } }));
+    } catch {
+      // "Seen by" is a courtesy; it shows again at the next refresh.
+    }
+  }
+
+  async loadPresence(groupId: string): Promise<void> {
+    try {
+      const online = await this.#chat.presence(groupId);
+      if (!this.#stopped) this.setState((s) => ({ ...s, presence: { ...s.presence, [groupId]: online } }));
+    } catch {
+      // Dots appear with the next presence frame.
+    }
+  }
+
+  #onPresence(groupId: string, userId: string, status: 'online' | 'offline'): void {
+    this.setState((s) => {
+      const current = s.presence[groupId] ?? [];
+      const next =
+        status === 'online'
+          ? current.includes(userId)
+            ? current
+            : [...current, userId]
+          : current.filter((id) => id !== userId);
+      return { ...s, presence: { ...s.presence, [groupId]: next } };
+    });
+  }
+
+  /** Called as I type: tells the others, at most once per 2 s per group. */
+  typing(groupId: string): void {
+    const now = Date.now();
+    if (now - (this.#typingSent.get(groupId) ?? 0) < TYPING_SEND_EVERY_MS) return;
+    if (this.#socket.typing(groupId)) this.#typingSent.set(groupId, now);
+  }
+
+  #onTyping(groupId: string, userId: string): void {
+    const until = Date.now() + TYPING_SHOWN_MS;
+    this.setState((s) => ({
+      ...s,
+      typing: { ...s.typing, [groupId]: { ...s.typing[groupId], [userId]: until } },
+    }));
+    setTimeout(() => this.#pruneTyping(groupId), TYPING_SHOWN_MS + 50);
+  }
+
+  #pruneTyping(groupId: string, userId?: string): void {
+    const now = Date.now();
+    const current = this.state.typing[groupId];
+    if (!current) return;
+    const next = Object.fromEntries(
+      Object.entries(current).filter(([id, until]) => until > now && id !== userId),
+    );
+    if (Object.keys(next).length !== Object.keys(current).length)
+      this.setState((s) => ({ ...s, typing: { ...s.typing, [groupId]: next } }));
+  }
+
+  /**
+   * Opens a search result in its room: the room's history is paged back until the message is there,
+   * then the list scrolls to it and highlights it.
+   */
+  async jumpTo(groupId: string, messageId: string): Promise<void> {
+    this.setState({ highlight: { groupId, messageId } });
+    if (!this.room(groupId).loaded) await this.#loadLatest(groupId);
+    for (let page = 0; page < 40; page++) {
+      const room = this.room(groupId);
+      if (room.messages.some((m) => m.id === messageId) || !room.hasOlder) return;
+      await this.loadOlder(groupId);
+    }
+  }
+
+  clearHighlight(): void {
+    if (this.state.highlight) this.setState({ highlight: null });
+  }
+
+  search(q: string): Promise<Message[]> {
+    return this.#chat.search(q);
+  }
+
   async listMembers(groupId: string): Promise<Member[]> {
     const members = await this.#auth.listMembers(groupId);
     this.#learnPeople(members.map((m) => ({ id: m.user_id, display_name: m.display_name })));
     this.#patchGroup(groupId, { member_count: members.length });
+    this.setState((s) => ({ ...s, members: { ...s.members, [groupId]: members } }));
     return members;
+  }
+
+  /** Loads the member list once per group (mentions autocomplete, moderator rights). */
+  ensureMembers(groupId: string): void {
+    if (this.state.members[groupId]) return;
+    this.listMembers(groupId).catch(() => {
+      // Mentions and moderation degrade to "own messages only"; the room still works.
+    });
+  }
+
+  /** Whether I may delete others' messages in the group (group owner or admin). */
+  isModerator(groupId: string): boolean {
+    const me = this.state.members[groupId]?.find((m) => m.user_id === this.user.id);
+    return me?.role === 'owner' || me?.role === 'admin';
   }
 
   /** `who`: a user id, or an email (resolved through the org directory when there is one). */
@@ -281,6 +488,8 @@ export class ChatStore extends Store<ChatState> {
     const room = this.room(groupId);
     if (!room.loaded && !room.loading) void this.#loadLatest(groupId);
     this.markRead(groupId);
+    void this.loadReceipts(groupId);
+    void this.loadPresence(groupId);
   }
 
   /** Reload a room whose first load failed. */
@@ -317,7 +526,6 @@ export class ChatStore extends Store<ChatState> {
           }
           return { messages: mergeMessages(room.messages, page.messages), loading: false };
         });
-        this.#advanceResume(groupId, newest(page.messages));
         this.#confirmPending(groupId, page.messages);
         if (!this.state.readMarks[groupId]) this.#setReadMark(groupId, newest(this.room(groupId).messages));
         this.#maybeMarkRead(groupId);
@@ -356,12 +564,9 @@ export class ChatStore extends Store<ChatState> {
     }
   }
 
-  #advanceResume(groupId: string, message: Ordered | undefined): void {
-    if (!message) return;
-    const current = this.#resume.get(groupId);
-    if (!current || compareMessages(message, current) > 0) {
-      this.#resume.set(groupId, { id: message.id, created_at: message.created_at });
-    }
+  #advanceCursor(groupId: string, cursor: string | null): void {
+    if (cursor !== null && cursorAfter(cursor, this.#cursors.get(groupId)))
+      this.#cursors.set(groupId, cursor);
   }
 
   // ---- live delivery ------------------------------------------------------------------------------
@@ -370,20 +575,38 @@ export class ChatStore extends Store<ChatState> {
     if (!this.#socket.ready) return;
     for (const group of this.state.groups) {
       if (this.#subscribed.has(group.id)) continue;
-      const after = this.#resume.get(group.id)?.id ?? null;
-      if (this.#socket.subscribe(group.id, after)) this.#subscribed.set(group.id, after !== null);
+      const cursor = this.#cursors.get(group.id) ?? null;
+      if (this.#socket.subscribe(group.id, cursor)) this.#subscribed.set(group.id, cursor !== null);
     }
   }
 
-  #onSubscribed(groupId: string): void {
+  #onSubscribed(groupId: string, cursor: string | null): void {
     if (this.room(groupId).accessError) this.#patchRoom(groupId, { accessError: null });
-    // Without `after` (nothing known yet) a message may have slipped in before the subscription:
-    // a REST snapshot closes that window. With `after`, the server replays the gap itself.
+    this.#advanceCursor(groupId, cursor);
+    // Without a cursor (nothing known yet) the REST snapshot taken now holds everything up to where
+    // live delivery starts. With a cursor, the server replays the gap itself.
     if (!this.room(groupId).loaded || this.#subscribed.get(groupId) === false) void this.#loadLatest(groupId);
+    const thread = this.state.openThread;
+    if (thread?.groupId === groupId && this.#subscribed.get(groupId) === false)
+      void this.#loadThread(groupId, thread.rootId);
   }
 
-  #onMessage(message: Message): void {
+  #onEvent(message: Message, cursor: string | null, updated: boolean): void {
     const groupId = message.group_id;
+    this.#advanceCursor(groupId, cursor);
+    if (message.thread_root_id) {
+      this.#patchThread(message.thread_root_id, (t) => ({ replies: upsertMessage(t.replies, message) }));
+      return;
+    }
+    if (updated) {
+      // A change to a message we hold (edit, deletion, reaction, reply count); others load with their page.
+      this.#patchRoom(groupId, (room) =>
+        room.messages.some((m) => m.id === message.id)
+          ? { messages: upsertMessage(room.messages, message) }
+          : {},
+      );
+      return;
+    }
     this.#patchRoom(groupId, (room) => ({
       messages: mergeMessages(room.messages, [message]),
       pending:
@@ -391,13 +614,45 @@ export class ChatStore extends Store<ChatState> {
           ? room.pending.filter((p) => p.client_message_id !== message.client_message_id)
           : room.pending,
     }));
-    this.#advanceResume(groupId, message);
+    this.#pruneTyping(groupId, message.sender_id);
+    if (message.sender_id !== this.user.id && !this.#isViewing(groupId)) {
+      // Counted here at once; the server's count (a read frame, or the next load) settles it.
+      const mentioned = ((message as { mentions?: string[] }).mentions ?? []).includes(this.user.id);
+      this.setState((s) => {
+        const current = s.readState[groupId] ?? {
+          group_id: groupId,
+          last_read_message_id: null,
+          unread_count: 0,
+          mention_count: 0,
+        };
+        return {
+          ...s,
+          readState: {
+            ...s.readState,
+            [groupId]: {
+              ...current,
+              unread_count: current.unread_count + 1,
+              mention_count: current.mention_count + (mentioned ? 1 : 0),
+            },
+          },
+        };
+      });
+    }
     this.#maybeMarkRead(groupId);
+    if (this.state.activeGroupId === groupId) void this.loadReceipts(groupId);
   }
 
-  #onReset(groupId: string): void {
-    this.#resume.delete(groupId);
+  #isViewing(groupId: string): boolean {
+    return this.state.activeGroupId === groupId && document.visibilityState === 'visible';
+  }
+
+  #onReset(groupId: string, cursor: string | null): void {
+    // Live delivery continues after `cursor`; the REST reload covers everything up to it.
+    if (cursor !== null) this.#cursors.set(groupId, cursor);
+    else this.#cursors.delete(groupId);
     this.#patchRoom(groupId, (room) => ({ ...EMPTY_ROOM, pending: room.pending }));
+    const thread = this.state.openThread;
+    if (thread?.groupId === groupId) void this.#loadThread(groupId, thread.rootId);
     const inFlight = this.#latestInFlight.get(groupId);
     if (inFlight) inFlight.stale = true;
     else void this.#loadLatest(groupId);
@@ -413,7 +668,7 @@ export class ChatStore extends Store<ChatState> {
   // ---- sending ------------------------------------------------------------------------------------
 
   /** Queues a message; returns an error sentence when it cannot be sent at all. */
-  send(groupId: string, content: string): string | null {
+  send(groupId: string, content: string, mentions: string[] = []): string | null {
     const text = content.trim();
     if (!text) return 'Write something first.';
     if (text.length > MAX_CONTENT_LENGTH) {
@@ -423,6 +678,7 @@ export class ChatStore extends Store<ChatState> {
       // Generated once per message and reused on every retry: the server stores it at most once.
       client_message_id: newClientMessageId(),
       content: text,
+      mentions,
       status: 'sending',
       error: null,
       retryable: false,
@@ -463,7 +719,9 @@ export class ChatStore extends Store<ChatState> {
     this.#posting.add(clientMessageId);
     this.#updatePending(groupId, clientMessageId, { status: 'sending', error: null });
     try {
-      const message = await this.#chat.postMessage(groupId, pending.content, clientMessageId);
+      const message = await this.#chat.postMessage(groupId, pending.content, clientMessageId, {
+        mentions: pending.mentions,
+      });
       if (this.#stopped) return;
       this.#patchRoom(groupId, (room) => ({
         messages: mergeMessages(room.messages, [message]),
@@ -497,10 +755,149 @@ export class ChatStore extends Store<ChatState> {
     if (pending.length !== room.pending.length) this.#patchRoom(groupId, { pending });
   }
 
+  // ---- threads, edits, deletions, reactions --------------------------------------------------------
+
+  thread(rootId: string): ThreadState {
+    return this.state.threads[rootId] ?? EMPTY_THREAD;
+  }
+
+  #patchThread(rootId: string, patch: (thread: ThreadState) => Partial<ThreadState>): void {
+    this.setState((s) => {
+      const current = s.threads[rootId] ?? EMPTY_THREAD;
+      return { ...s, threads: { ...s.threads, [rootId]: { ...current, ...patch(current) } } };
+    });
+  }
+
+  openThread(groupId: string, rootId: string): void {
+    this.setState({ openThread: { groupId, rootId } });
+    if (!this.thread(rootId).loaded) void this.#loadThread(groupId, rootId);
+  }
+
+  closeThread(): void {
+    this.setState({ openThread: null });
+  }
+
+  /** Every reply of the thread by REST (pages of 100), merged with what arrived live meanwhile. */
+  async #loadThread(groupId: string, rootId: string): Promise<void> {
+    try {
+      let after: string | null = null;
+      let replies: Message[] = [];
+      do {
+        const page = await this.#chat.listReplies(groupId, rootId, after);
+        replies = mergeMessages(replies, page.messages);
+        after = page.next_cursor;
+      } while (after);
+      if (this.#stopped) return;
+      this.#patchThread(rootId, (t) => ({
+        replies: mergeMessages(t.replies, replies),
+        loaded: true,
+        error: null,
+      }));
+    } catch (error) {
+      if (!this.#stopped) this.#patchThread(rootId, () => ({ error: describeError(error) }));
+    }
+  }
+
+  /** Posts a reply; resolves with an error sentence, or null when sent. */
+  async reply(groupId: string, rootId: string, content: string, mentions: string[]): Promise<string | null> {
+    const text = content.trim();
+    if (!text) return 'Write something first.';
+    if (text.length > MAX_CONTENT_LENGTH) return `Replies can be at most ${MAX_CONTENT_LENGTH} characters.`;
+    try {
+      const message = await this.#chat.postMessage(groupId, text, newClientMessageId(), {
+        thread_root_id: rootId,
+        mentions,
+      });
+      this.#patchThread(rootId, (t) => ({ replies: upsertMessage(t.replies, message) }));
+      return null;
+    } catch (error) {
+      return describeError(error);
+    }
+  }
+
+  /** The answer of a change: put it in place wherever the message is shown. */
+  #apply(message: Message): void {
+    if (message.thread_root_id)
+      this.#patchThread(message.thread_root_id, (t) => ({ replies: upsertMessage(t.replies, message) }));
+    else
+      this.#patchRoom(message.group_id, (room) =>
+        room.messages.some((m) => m.id === message.id)
+          ? { messages: upsertMessage(room.messages, message) }
+          : {},
+      );
+  }
+
+  async edit(groupId: string, id: string, content: string, mentions: string[]): Promise<string | null> {
+    const text = content.trim();
+    if (!text) return 'A message cannot be empty (delete it instead).';
+    try {
+      this.#apply(await this.#chat.editMessage(groupId, id, text, mentions));
+      return null;
+    } catch (error) {
+      return describeError(error);
+    }
+  }
+
+  async remove(message: Message): Promise<string | null> {
+    try {
+      await this.#chat.deleteMessage(message.group_id, message.id);
+      // The tombstone as the server keeps it; the live event brings the same.
+      this.#apply({
+        ...message,
+        content: '',
+        reactions: [],
+        mentions: [],
+        edited_at: null,
+        deleted_at: message.deleted_at ?? new Date().toISOString(),
+      });
+      return null;
+    } catch (error) {
+      return describeError(error);
+    }
+  }
+
+  /** Adds my reaction, or takes it back when I already reacted with that emoji. */
+  async toggleReaction(message: Message, emoji: string): Promise<string | null> {
+    const mine = message.reactions.some((r) => r.emoji === emoji && r.user_ids.includes(this.user.id));
+    try {
+      this.#apply(await this.#chat.react(message.group_id, message.id, emoji, !mine));
+      return null;
+    } catch (error) {
+      return describeError(error);
+    }
+  }
+
   // ---- read marks ---------------------------------------------------------------------------------
 
   markRead(groupId: string): void {
-    this.#setReadMark(groupId, newest(this.room(groupId).messages));
+    const latest = newest(this.room(groupId).messages);
+    this.#setReadMark(groupId, latest);
+    if (latest) void this.#markReadOnServer(groupId, latest.id);
+  }
+
+  /** One PUT per group at a time; the newest asked for wins. */
+  async #markReadOnServer(groupId: string, messageId: string): Promise<void> {
+    const known = this.state.readState[groupId];
+    if (known?.last_read_message_id === messageId && known.unread_count === 0) return;
+    if (this.#marking.has(groupId)) {
+      this.#marking.set(groupId, messageId);
+      return;
+    }
+    this.#marking.set(groupId, messageId);
+    try {
+      for (let next = messageId; ; ) {
+        const state = await this.#chat.markRead(groupId, next);
+        if (this.#stopped) return;
+        this.#setReadState(state);
+        const queued = this.#marking.get(groupId);
+        if (!queued || queued === next) break;
+        next = queued;
+      }
+    } catch {
+      // The badge stays; the next view of the group tries again.
+    } finally {
+      this.#marking.delete(groupId);
+    }
   }
 
   #maybeMarkRead(groupId: string): void {
@@ -530,8 +927,29 @@ export class ChatStore extends Store<ChatState> {
   };
 }
 
-/** Unread messages from others after my read mark; `more` when older unread ones are not loaded. */
+/** Unread messages from others after my read marker, as chat-api counts them (every device alike). */
 export function unreadCount(
+  state: ChatState,
+  groupId: string,
+  _myId: string,
+): { count: number; more: boolean; mentions: number } {
+  const server = state.readState[groupId];
+  return { count: server?.unread_count ?? 0, more: false, mentions: server?.mention_count ?? 0 };
+}
+
+/** What the list and the header call a group: its name, or for a direct one the other person's. */
+export function groupLabel(state: ChatState, group: Group): string {
+  if (group.kind !== 'direct') return group.name ?? 'Unnamed group';
+  const peer = state.directPeers[group.id];
+  return peer ? displayName(state.people, peer) : 'Direct conversation';
+}
+
+function groupSortKey(group: Group): string {
+  return `${group.kind === 'direct' ? '1' : '0'}${group.name ?? ''}`;
+}
+
+/** Unread messages from others after my local read mark (before read state lived on the server). */
+export function localUnreadCount(
   state: ChatState,
   groupId: string,
   myId: string,

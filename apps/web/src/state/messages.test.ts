@@ -16,6 +16,13 @@ function message(
     content: `m${n}`,
     client_message_id: null,
     created_at: createdAt,
+    thread_root_id: null,
+    reply_count: 0,
+    last_reply_at: null,
+    edited_at: null,
+    deleted_at: null,
+    reactions: [],
+    mentions: [],
   };
 }
 

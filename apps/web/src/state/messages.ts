@@ -36,6 +36,21 @@ export function mergeMessages(existing: readonly Message[], incoming: readonly M
   return [...byId.values()].sort(compareMessages);
 }
 
+/** `message` in place of the one with its id (a change), or merged in when new. */
+export function upsertMessage(existing: readonly Message[], message: Message): Message[] {
+  const index = existing.findIndex((m) => m.id === message.id);
+  if (index < 0) return mergeMessages(existing, [message]);
+  const next = existing.slice();
+  next[index] = message;
+  return next;
+}
+
+/** Change-log cursors are decimal integers: compare them as such. */
+export function cursorAfter(a: string, b: string | undefined): boolean {
+  if (b === undefined) return true;
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
 export function newest<T extends Ordered>(items: readonly T[]): T | undefined {
   let best: T | undefined;
   for (const item of items) if (!best || compareMessages(item, best) > 0) best = item;

@@ -5,6 +5,7 @@
  */
 
 import type { LoginResponse as TokenResponse, LoginUser as User } from '@groupchat/contract';
+import { acceptInvitation, isMfaChallenge, loginMfa, type MfaChallengeDto } from '../api/accounts.ts';
 import { login, logout, type RegisterInput, refreshToken, register } from '../api/auth.ts';
 import { ApiError, type TokenSource } from '../api/http.ts';
 import { Store } from './store.ts';
@@ -38,8 +39,26 @@ export class SessionStore extends Store<SessionState> implements TokenSource {
     if (this.state.status === 'loading') this.setState({ status: 'signedOut', user: null, notice: null });
   }
 
-  async login(email: string, password: string): Promise<void> {
-    this.#accept(await login(email, password));
+  /** Signs in, or returns the challenge of a two-factor sign-in (then call `loginMfa`). */
+  async login(email: string, password: string): Promise<MfaChallengeDto | null> {
+    const response: unknown = await login(email, password);
+    if (isMfaChallenge(response)) return response;
+    this.#accept(response as TokenResponse);
+    return null;
+  }
+
+  async loginMfa(mfaToken: string, code: string): Promise<void> {
+    this.#accept(await loginMfa(mfaToken, code));
+  }
+
+  /** Accepting an invitation signs the new user in. */
+  async acceptInvitation(token: string, password: string, displayName: string): Promise<void> {
+    this.#accept(await acceptInvitation(token, password, displayName));
+  }
+
+  /** After a change the server made to the user (email verified, two-factor on or off). */
+  async reload(): Promise<void> {
+    await this.#refresh();
   }
 
   async register(input: RegisterInput): Promise<void> {
@@ -92,7 +111,9 @@ export class SessionStore extends Store<SessionState> implements TokenSource {
       current.id === user.id &&
       current.display_name === user.display_name &&
       current.email === user.email &&
-      current.role === user.role;
+      current.role === user.role &&
+      current.email_verified === user.email_verified &&
+      current.mfa_enabled === user.mfa_enabled;
     this.setState({ status: 'signedIn', user: sameUser ? current : user, notice: null });
     for (const listener of this.#tokenListeners) listener(response.access_token);
   }
