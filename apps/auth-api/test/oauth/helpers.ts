@@ -1,5 +1,6 @@
 import { clientServiceFor } from '../../src/clients/index.ts';
 import type { Actor } from '../../src/clients/service.ts';
+import { USER_TOKEN_SCOPES } from '../../src/identity/service.ts';
 import { DEMO, startTestAuthApi, type TestAuthApi } from '../../src/testing.ts';
 
 export type { TestAuthApi };
@@ -147,8 +148,10 @@ export async function userToken(api: TestAuthApi, email: string): Promise<string
     .select(['id', 'org_id'])
     .where('email', '=', email)
     .executeTakeFirstOrThrow();
-  return core.tokenIssuer.issueUserToken({ id: user.id, orgId: user.org_id }, crypto.randomUUID(), [])
-    .access_token;
+  // The scopes a login's token carries: a user's Bearer token must hold the route's scope (i15).
+  return core.tokenIssuer.issueUserToken({ id: user.id, orgId: user.org_id }, crypto.randomUUID(), [
+    ...USER_TOKEN_SCOPES,
+  ]).access_token;
 }
 
 /** The demo data's ids: Acme's group "general", Bob and Carol (members), Mallory (Globex). */
