@@ -277,6 +277,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
   await searchRoutes(app, {
     service: new SearchService({ repo: new SearchRepository(database.db), groups, userGroups }),
     verifier,
+    limits,
   });
   await presenceRoutes(app, { presence: signals.presence, groups, verifier });
   await liveRoutes(app, {

@@ -28,6 +28,8 @@ beforeAll(async () => {
       RATE_LIMIT_POSTS_PER_SECOND: '20',
       RATE_LIMIT_POSTS_PER_MINUTE: '600',
       RATE_LIMIT_FAILURES_PER_MINUTE: '8',
+      RATE_LIMIT_REACTIONS_PER_MINUTE: '5',
+      RATE_LIMIT_SEARCHES_PER_MINUTE: '5',
       WS_MAX_FRAMES_PER_SECOND: '5',
       WS_MAX_QUEUED_FRAMES: '8',
       WS_MAX_CONNECTIONS_PER_USER: '10',
@@ -84,6 +86,32 @@ describe('message posts per user', () => {
       m.content.startsWith('flood '),
     ).length;
     expect(stored).toBe(statuses.filter((s) => s === 201).length);
+  });
+});
+
+describe('reactions and searches per user', () => {
+  it('a sixth reaction in a minute is 429; another user reacts at the same moment', async () => {
+    const target = await post(carol, 'react to me');
+    expect(target.status).toBe(201);
+    const react = (user: User, emoji: string) =>
+      api(
+        'PUT',
+        `${chatUrl}/api/chat/groups/${general}/messages/${target.body.id}/reactions/${encodeURIComponent(emoji)}`,
+        { token: user.token },
+      );
+    const statuses: number[] = [];
+    for (const emoji of ['👍', '🎉', '❤️', '👀', '🚀', '🙏'])
+      statuses.push((await react(carol, emoji)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    expect((await react(bob, '👍')).status).toBe(200);
+  });
+
+  it('a sixth search in a minute is 429; another user searches at the same moment', async () => {
+    const search = (user: User) => api('GET', `${chatUrl}/api/chat/search?q=react`, { token: user.token });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await search(carol)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    expect((await search(bob)).status).toBe(200);
   });
 });
 

@@ -160,6 +160,7 @@ export async function messageRoutes(
     scope.patch(
       `${base}/:message_id`,
       {
+        preHandler: limitHook(limits, 'message_edit', 'message_edit_minute'),
         schema: {
           tags: ['messages'],
           summary: 'Edit a message (its sender only)',
@@ -214,6 +215,7 @@ export async function messageRoutes(
       scope.route({
         method,
         url: `${base}/:message_id/reactions/:emoji`,
+        preHandler: limitHook(limits, 'reaction'),
         schema: {
           tags: ['messages'],
           summary: add ? 'Add your reaction (idempotent)' : 'Remove your reaction (idempotent)',
