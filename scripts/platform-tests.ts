@@ -5,17 +5,18 @@
  *  2. `npm start` with PostgreSQL + Redis and CHAT_INSTANCES=2 → scenario with Bob on instance 1 and
  *     Carol on instance 2 (messages cross Redis).
  *  3. The fault tests (tests/faults): kill -9 a chat-api, restart PostgreSQL, stop auth-api for 30 s.
- * Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (as .ci/run ensures).
+ * Hermetic: every start uses free ports (npm start's AUTH_PORT/CHAT_PORT/WEB_PORT), and the PostgreSQL +
+ * Redis round runs on a private PostgreSQL cluster and redis-server (tests/support/infra.ts), never on the
+ * machine's shared ones, so it can run beside other test runs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { freePortRange, startPostgres, startRedis } from '../tests/support/infra.ts';
 
 const root = resolve(import.meta.dirname, '..');
-const PG_URL = process.env.PLATFORM_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.PLATFORM_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const results: { name: string; ok: boolean }[] = [];
 
 function run(command: string, args: string[], env: Record<string, string> = {}): Promise<number> {
@@ -70,20 +71,13 @@ async function check(name: string, body: () => Promise<boolean>): Promise<void> 
   console.log(`${ok ? '✅' : '❌'} ${name}`);
 }
 
-async function dropDatabase(name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  await client.query(`drop database if exists "${name}" with (force)`);
-  await client.end();
-}
-
-async function createDatabase(name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: PG_URL });
+async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   await client.query(`drop database if exists "${name}" with (force)`);
   await client.query(`create database "${name}"`);
   await client.end();
-  const url = new URL(PG_URL);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }
@@ -92,17 +86,30 @@ const embeddedData = mkdtempSync(join(tmpdir(), 'groupchat-embedded-'));
 try {
   for (const round of ['first start', 'restart on the same data']) {
     await check(`embedded default (${round}): npm start + scenario`, async () => {
-      const platform = startPlatform({ DATA_DIR: embeddedData });
+      const base = await freePortRange(3);
+      const [authUrl, chatUrl, webUrl] = [0, 1, 2].map((i) => `http://127.0.0.1:${base + i}`) as [
+        string,
+        string,
+        string,
+      ];
+      const platform = startPlatform({
+        DATA_DIR: embeddedData,
+        AUTH_PORT: String(base),
+        CHAT_PORT: String(base + 1),
+        WEB_PORT: String(base + 2),
+      });
       try {
-        await waitReady(['http://127.0.0.1:8000', 'http://127.0.0.1:8001'], platform);
+        await waitReady([authUrl, chatUrl], platform);
         const code = await run(process.execPath, [join(root, 'scripts/scenario.ts')], {
+          AUTH_URL: authUrl,
+          CHAT_URL: chatUrl,
           SERVICE_CLIENT_SECRET_FILE: join(embeddedData, 'service-client-secret'),
         });
-        const web = await fetch('http://127.0.0.1:8080/').then(
+        const web = await fetch(`${webUrl}/`).then(
           (r) => r.ok,
           () => false,
         );
-        if (!web) console.error('     the web client is not served on :8080');
+        if (!web) console.error(`     the web client is not served on ${webUrl}`);
         return code === 0 && web;
       } finally {
         const clean = await stopPlatform(platform);
@@ -115,42 +122,51 @@ try {
 }
 
 await check(
-  'PostgreSQL + Redis, two chat-api instances: npm start + scenario (Bob on :8001, Carol on :8002)',
+  'PostgreSQL + Redis, two chat-api instances: npm start + scenario (Bob on chat-api 1, Carol on chat-api 2)',
   async () => {
+    const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
     const suffix = Date.now().toString(36);
     const secret = `ci-${suffix}-${'x'.repeat(40)}`;
-    const databases = [`platform_auth_${suffix}`, `platform_chat_${suffix}`] as const;
+    const password = `platform-${suffix}-demo`;
+    const base = await freePortRange(4);
+    const url = (i: number) => `http://127.0.0.1:${base + i}`;
+    // A start on PostgreSQL seeds nothing unless told, and never with the default password.
     const platform = startPlatform({
-      AUTH_DATABASE_URL: await createDatabase(databases[0]),
-      CHAT_DATABASE_URL: await createDatabase(databases[1]),
-      REDIS_URL,
+      AUTH_DATABASE_URL: await createDatabase(postgres.url, `platform_auth_${suffix}`),
+      CHAT_DATABASE_URL: await createDatabase(postgres.url, `platform_chat_${suffix}`),
+      REDIS_URL: redis.url,
       CHAT_INSTANCES: '2',
       SERVICE_CLIENT_SECRET: secret,
+      SEED_DEMO_DATA: 'true',
+      DEMO_PASSWORD: password,
+      SIGNING_KEY_ENCRYPTION_SECRET: `platform-keys-${secret}`,
+      AUTH_PORT: String(base),
+      CHAT_PORT: String(base + 1),
+      WEB_PORT: String(base + 3),
     });
     try {
-      await waitReady(['http://127.0.0.1:8000', 'http://127.0.0.1:8001', 'http://127.0.0.1:8002'], platform);
+      await waitReady([url(0), url(1), url(2)], platform);
       const code = await run(process.execPath, [join(root, 'scripts/scenario.ts')], {
-        CHAT_URL: 'http://127.0.0.1:8001',
-        CHAT_URL_CAROL: 'http://127.0.0.1:8002',
+        AUTH_URL: url(0),
+        CHAT_URL: url(1),
+        CHAT_URL_CAROL: url(2),
         SERVICE_CLIENT_SECRET: secret,
+        DEMO_PASSWORD: password,
       });
       return code === 0;
     } finally {
       await stopPlatform(platform);
-      for (const name of databases) await dropDatabase(name);
+      await Promise.all([postgres.destroy(), redis.kill()]);
     }
   },
 );
 
-await check('fault tests: kill -9 chat-api, restart PostgreSQL, auth-api down 30 s', async () => {
-  const code = await run(
-    join(root, 'node_modules/.bin/vitest'),
-    ['run', '--config', 'tests/faults/vitest.config.ts'],
-    {
-      FAULTS_PG_URL: PG_URL,
-      FAULTS_REDIS_URL: REDIS_URL,
-    },
-  );
+await check('fault tests (each on its own PostgreSQL cluster and redis-server)', async () => {
+  const code = await run(join(root, 'node_modules/.bin/vitest'), [
+    'run',
+    '--config',
+    'tests/faults/vitest.config.ts',
+  ]);
   return code === 0;
 });
 

@@ -73,8 +73,11 @@ function buildWebIfNeeded(): void {
 }
 
 const secret = serviceClientSecret();
+// The web server on this machine forwards each browser's address; both services believe it (and only it).
+const trustProxy = env.TRUST_PROXY ?? '127.0.0.1,::1';
 const common = {
   LOG_LEVEL: env.LOG_LEVEL ?? 'info',
+  TRUST_PROXY: trustProxy,
   SERVICE_CLIENT_ID: env.SERVICE_CLIENT_ID ?? 'chat-api-service',
   SERVICE_CLIENT_SECRET: secret,
   ...(env.REDIS_URL ? { REDIS_URL: env.REDIS_URL } : {}),
@@ -85,7 +88,10 @@ const authEnv: Record<string, string> = {
   HOST: host,
   ISSUER: env.ISSUER ?? authUrl,
   DATA_DIR: join(dataDir, 'auth'),
-  SEED_DEMO_DATA: env.SEED_DEMO_DATA ?? 'true',
+  // Demo data only in the embedded start on loopback; anything else seeds only when told (and auth-api
+  // refuses the default password there).
+  SEED_DEMO_DATA: env.SEED_DEMO_DATA ?? (mode === 'embedded' ? 'true' : 'false'),
+  PUBLIC_WEB_URL: env.PUBLIC_WEB_URL ?? webUrl,
   ALLOWED_ORIGINS:
     env.ALLOWED_ORIGINS ??
     [webUrl, `http://localhost:${webPort}`, authUrl, `http://localhost:${authPort}`].join(','),
@@ -105,12 +111,13 @@ const chatEnv = (port: number): Record<string, string> => ({
 
 function banner(): void {
   const password = env.DEMO_PASSWORD ?? 'correct-horse-battery-staple';
+  const seeded = authEnv.SEED_DEMO_DATA === 'true';
   console.log(`
 GroupChat platform is up (${mode === 'embedded' ? 'embedded: PGlite under ./data, one thread per service, in-process events' : 'processes, events over Redis'})
   web client   ${webUrl}
   auth-api     ${authUrl}   (OpenAPI: ${authUrl}/docs)
   chat-api     ${chatUrls.join(', ')}   (OpenAPI: ${chatUrls[0]}/docs)
-Demo logins (password: ${password})
+${seeded ? '' : 'No demo data (production profile; SEED_DEMO_DATA=true and a DEMO_PASSWORD of your own to seed it)\n'}Demo logins (password: ${seeded ? (mode === 'embedded' ? password : '$DEMO_PASSWORD') : 'none'})
   bob@acme.example, carol@acme.example   (org Acme, group "general")
   mallory@globex.example                 (org Globex)
   admin@platform.example                 (platform admin)

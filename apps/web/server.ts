@@ -7,6 +7,12 @@
  *
  *   WEB_PORT (8080) WEB_HOST (127.0.0.1) AUTH_API_URL (http://127.0.0.1:8000)
  *   CHAT_API_URL (http://127.0.0.1:8001) WEB_DIST_DIR (./dist beside this file)
+ *   WEB_TRUST_PROXY (none: addresses/CIDRs of a proxy in front of this server, e.g. the TLS terminator)
+ *
+ * The services limit per client address, so this server tells them the browser's address in
+ * X-Forwarded-For: exactly one address, the TCP peer (or, when the peer is a proxy named in
+ * WEB_TRUST_PROXY, the address that proxy reports). Whatever X-Forwarded-For a browser sends is
+ * replaced, never passed on, so nobody picks their own address.
  */
 import { existsSync } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
@@ -17,6 +23,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import fastifyStatic from '@fastify/static';
+import { proxyMatcher } from '@groupchat/service-kit';
 import Fastify from 'fastify';
 
 export interface WebServerOptions {
@@ -25,6 +32,8 @@ export interface WebServerOptions {
   authApiUrl?: string;
   chatApiUrl?: string;
   distDir?: string;
+  /** Proxies in front of this server whose X-Forwarded-For is believed (addresses or CIDRs). */
+  trustProxy?: readonly string[];
   /** Fastify logger (pino) settings; false (default) logs nothing. */
   logger?: boolean | { level: string };
 }
@@ -56,13 +65,38 @@ function isProxied(url: string): boolean {
   );
 }
 
-function forwardedHeaders(request: {
-  socket: unknown;
-  headers: IncomingHttpHeaders;
-}): Record<string, string> {
+/**
+ * The browser's address: the TCP peer, unless that peer is a trusted proxy, in which case the
+ * right-most address of its X-Forwarded-For that is not itself a trusted proxy.
+ */
+export function clientAddress(
+  remote: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trusted: (address: string | undefined) => boolean,
+): string {
+  let address = remote ?? '';
+  if (!trusted(address)) return address;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? ''))
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    address = hops[i]!;
+    if (!trusted(address)) return address;
+  }
+  return address;
+}
+
+function forwardedHeaders(
+  request: {
+    socket: unknown;
+    headers: IncomingHttpHeaders;
+  },
+  trusted: (address: string | undefined) => boolean,
+): Record<string, string> {
   const socket = request.socket as { remoteAddress?: string; encrypted?: boolean } | null;
   return {
-    'x-forwarded-for': socket?.remoteAddress ?? '',
+    'x-forwarded-for': clientAddress(socket?.remoteAddress, request.headers['x-forwarded-for'], trusted),
     'x-forwarded-host': request.headers.host ?? '',
     'x-forwarded-proto': socket?.encrypted ? 'https' : 'http',
   };
@@ -78,6 +112,7 @@ function tunnelUpgrade(
   head: Buffer,
   target: URL,
   open: Set<Duplex>,
+  trusted: (address: string | undefined) => boolean,
 ): void {
   const secure = target.protocol === 'https:' || target.protocol === 'wss:';
   const port = Number(target.port) || (secure ? 443 : 80);
@@ -103,7 +138,8 @@ function tunnelUpgrade(
       lines.push(`${name}: ${raw[i + 1]}`);
     }
     lines.push(`Host: ${target.host}`);
-    for (const [name, value] of Object.entries(forwardedHeaders(req))) lines.push(`${name}: ${value}`);
+    for (const [name, value] of Object.entries(forwardedHeaders(req, trusted)))
+      lines.push(`${name}: ${value}`);
     upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length) upstream.write(head);
     upstream.setNoDelay(true);
@@ -130,6 +166,7 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
   const chatApiUrl = options.chatApiUrl ?? 'http://127.0.0.1:8001';
   const distDir = path.resolve(options.distDir ?? path.join(HERE, 'dist'));
   const chatTarget = new URL(chatApiUrl);
+  const trusted = proxyMatcher(options.trustProxy ?? []);
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -139,7 +176,7 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
   });
 
   const replyOptions = (service: string): FastifyHttpProxyOptions['replyOptions'] => ({
-    rewriteRequestHeaders: (request, headers) => ({ ...headers, ...forwardedHeaders(request.raw) }),
+    rewriteRequestHeaders: (request, headers) => ({ ...headers, ...forwardedHeaders(request.raw, trusted) }),
     // The service is down or slow: say so in the APIs' own error format, never a bare 500.
     onError: (reply, { error }) => {
       const code = (error as { statusCode?: number }).statusCode;
@@ -174,7 +211,7 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '/';
     if (url === CHAT_PREFIX || url.startsWith(`${CHAT_PREFIX}/`)) {
-      tunnelUpgrade(req, socket, head, chatTarget, upgraded);
+      tunnelUpgrade(req, socket, head, chatTarget, upgraded, trusted);
     } else {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     }
@@ -254,6 +291,7 @@ if (import.meta.main) {
     authApiUrl: env.AUTH_API_URL ?? 'http://127.0.0.1:8000',
     chatApiUrl: env.CHAT_API_URL ?? 'http://127.0.0.1:8001',
     distDir: env.WEB_DIST_DIR,
+    trustProxy: (env.WEB_TRUST_PROXY ?? '').split(/[\s,]+/).filter(Boolean),
     logger: { level: env.LOG_LEVEL ?? 'info' },
   });
   console.log(`web client on ${server.url}`);

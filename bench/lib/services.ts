@@ -10,7 +10,8 @@ import type { Role } from './pinning.ts';
 import { freePort, type ManagedProcess, onCleanup, spawnNode, waitHealthy } from './processes.ts';
 
 export const SERVICE_CLIENT_ID = 'chat-api-service';
-export const DEMO_PASSWORD = 'correct-horse-battery-staple';
+/** Not the public default: a start on PostgreSQL refuses that one. */
+export const DEMO_PASSWORD = 'bench-demo-password-5e2b';
 
 /** Rate limits raised far above anything the benchmark can reach: it measures work, not refusals. */
 const UNLIMITED = '1000000000';
@@ -105,6 +106,8 @@ export async function startAuthApi(
       ...storageEnv,
       SERVICE_CLIENT_SECRET: settings.serviceClientSecret,
       SEED_DEMO_DATA: 'true',
+      DEMO_PASSWORD,
+      SIGNING_KEY_ENCRYPTION_SECRET: `bench-keys-${settings.serviceClientSecret}`,
       LOG_LEVEL: 'warn',
       RATE_LIMIT_TOKEN_PER_CLIENT: UNLIMITED,
       RATE_LIMIT_TOKEN_PER_IP: UNLIMITED,

@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Fault tests kill processes and restart the machine's PostgreSQL: one file at a time, never in `npm test`.
+// Fault tests kill processes and restart their own PostgreSQL and Redis (tests/support/infra.ts): one file at a
+// time (they are heavy on two cores), never in `npm test`.
 export default defineConfig({
   test: {
     include: ['tests/faults/**/*.test.ts'],

@@ -1,44 +1,26 @@
 /**
  * Real processes of the platform for fault tests: each service is started exactly as `npm start`
  * starts it in process mode (node on its main.ts with its env), so kill -9 and restarts are real.
+ * Each platform gets its own PostgreSQL cluster and redis-server (./infra.ts): a fault test may stop,
+ * restart or kill them without touching the machine's shared ones.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { freePort, type PrivatePostgres, type PrivateRedis, startPostgres, startRedis } from './infra.ts';
 
+export { freePort } from './infra.ts';
 export const root = resolve(import.meta.dirname, '../..');
-export const PG_URL =
-  process.env.FAULTS_PG_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const REDIS_URL =
-  process.env.FAULTS_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const PASSWORD = 'correct-horse-battery-staple';
+/** The demo password of these platforms: never the default one (a start on PostgreSQL refuses it). */
+export const PASSWORD = 'fault-tests-demo-password-4d1c';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-export async function dropDatabase(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  await client.query(`drop database if exists "${new URL(url).pathname.slice(1)}" with (force)`);
-  await client.end();
-}
-
-export async function createDatabase(prefix: string): Promise<string> {
+export async function createDatabase(adminUrl: string, prefix: string): Promise<string> {
   const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
-  const client = new pg.Client({ connectionString: PG_URL });
+  const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   await client.query(`create database "${name}"`);
   await client.end();
-  const url = new URL(PG_URL);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }
@@ -87,6 +69,8 @@ export async function startService(
 }
 
 export interface Platform {
+  pg: PrivatePostgres;
+  redis: PrivateRedis;
   auth: ServiceProcess;
   chats: ServiceProcess[];
   authEnv: Record<string, string>;
@@ -96,19 +80,23 @@ export interface Platform {
 
 /** auth-api and N chat-api processes on fresh PostgreSQL databases, talking over Redis. */
 export async function startPlatform(chatInstances: number): Promise<Platform> {
+  const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
+  const REDIS_URL = redis.url;
   const authPort = await freePort();
   const secret = `fault-secret-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
   const authUrl = `http://127.0.0.1:${authPort}`;
   const authEnv = {
     PORT: String(authPort),
     ISSUER: authUrl,
-    DATABASE_URL: await createDatabase('fault_auth'),
+    DATABASE_URL: await createDatabase(postgres.url, 'fault_auth'),
     REDIS_URL,
     SERVICE_CLIENT_SECRET: secret,
     SEED_DEMO_DATA: 'true',
+    DEMO_PASSWORD: PASSWORD,
+    SIGNING_KEY_ENCRYPTION_SECRET: `fault-keys-${secret}`,
     SIGNING_KEY_PUBLISH_AHEAD_SECONDS: '0',
   };
-  const chatDatabase = await createDatabase('fault_chat');
+  const chatDatabase = await createDatabase(postgres.url, 'fault_chat');
   const chatEnv = (port: number) => ({
     PORT: String(port),
     DATABASE_URL: chatDatabase,
@@ -124,6 +112,8 @@ export async function startPlatform(chatInstances: number): Promise<Platform> {
   for (let i = 0; i < chatInstances; i++)
     chats.push(await startService('chat-api', chatEnv(await freePort())));
   const platform: Platform = {
+    pg: postgres,
+    redis,
     auth,
     chats,
     authEnv,
@@ -131,8 +121,7 @@ export async function startPlatform(chatInstances: number): Promise<Platform> {
     async stop() {
       // `auth` may have been replaced by a restarted process (auth-outage test): stop the current one.
       await Promise.all([...chats.map((c) => c.stop('SIGKILL')), platform.auth.stop('SIGKILL')]);
-      await dropDatabase(chatDatabase);
-      await dropDatabase(authEnv.DATABASE_URL);
+      await Promise.all([postgres.destroy(), redis.kill()]);
     },
   };
   return platform;

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { registerAccounts } from './accounts/index.ts';
 import { registerAudit } from './audit/routes.ts';
 import { registerAuthorize } from './authorize/index.ts';
+import { registerChangeFeed } from './changes/routes.ts';
 import { registerClientAdmin } from './clients/index.ts';
 import type { AuthCore } from './core.ts';
 import { registerGroups } from './groups/index.ts';
@@ -23,6 +24,8 @@ export async function buildApp(core: AuthCore): Promise<HttpServer> {
       '(client credentials; authorization code with PKCE, refresh tokens, OpenID Connect; RFC 9068 JWT access tokens, JWKS, ' +
       'RFC 8414 metadata, RFC 7662 introspection, RFC 7009 revocation).',
     logger: core.logger,
+    trustProxy: core.config.operations.trustProxy,
+    metrics: core.config.operations.metrics,
     readinessChecks: {
       database: async () => {
         await sql`select 1`.execute(core.db);
@@ -59,5 +62,6 @@ export async function buildApp(core: AuthCore): Promise<HttpServer> {
   await registerOAuth(app, core);
   await registerAuthorize(app, core);
   await registerClientAdmin(app, core);
+  await registerChangeFeed(app, core);
   return app;
 }

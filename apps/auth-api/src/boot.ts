@@ -1,9 +1,11 @@
 import {
+  ConfigError,
   createBus,
   createLogger,
   createRateLimiter,
   type EventBus,
   type HttpServer,
+  lockDataDir,
   migrateToLatest,
   openDatabase,
   type RateLimiter,
@@ -12,10 +14,12 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { ensureDeclaredClients } from './clients/index.ts';
 import type { AuthConfig } from './config.ts';
+import { DEFAULT_DEMO_PASSWORD } from './config.ts';
 import { type AuthCore, createAuthCore, startAuthCore, stopAuthCore } from './core.ts';
 import { migrations } from './db/migrations.ts';
 import type { AuthDB } from './db/schema.ts';
-import { seedDemoData } from './seed/demo.ts';
+import { withKeySecret } from './keys/at-rest.ts';
+import { DEMO_USERS, seedDemoData } from './seed/demo.ts';
 
 export interface RunningAuthApi {
   app: HttpServer;
@@ -33,6 +37,11 @@ export async function startAuthApi(
   overrides: { bus?: EventBus; logger?: Logger; rateLimiter?: RateLimiter; now?: () => number } = {},
 ): Promise<RunningAuthApi> {
   const logger = overrides.logger ?? createLogger('auth-api', config.logLevel);
+  // A PGlite directory is ours alone while we run (the CLI checks this lock before opening it).
+  const unlock =
+    config.database.kind === 'pglite' && config.database.dataDir
+      ? lockDataDir(config.database.dataDir)
+      : () => {};
   const database = await openDatabase<AuthDB>(config.database);
   const applied = await migrateToLatest(database.db, migrations);
   if (applied.length > 0)
@@ -45,7 +54,7 @@ export async function startAuthApi(
     });
   const rateLimiter = overrides.rateLimiter ?? createRateLimiter(config.redisUrl, config.rateLimitKeyPrefix);
   const core = createAuthCore({
-    config,
+    config: withKeySecret(config),
     db: database.db,
     bus,
     rateLimiter,
@@ -58,6 +67,18 @@ export async function startAuthApi(
   if (config.demo.seed) {
     const { created } = await seedDemoData(database.db, core.passwords, config.demo.password);
     if (created > 0) logger.info({ event: 'demo_data_seeded', created }, 'demo data seeded');
+  }
+  if (config.profile === 'production') {
+    try {
+      await refuseDefaultPasswords(core);
+    } catch (error) {
+      stopAuthCore(core);
+      if (ownsBus) await bus.close();
+      if (!overrides.rateLimiter) await rateLimiter.close();
+      await database.close();
+      unlock();
+      throw error;
+    }
   }
   const app = await buildApp(core);
   const address = await app.listen({ port: config.port, host: config.host });
@@ -74,6 +95,29 @@ export async function startAuthApi(
       if (ownsBus) await bus.close();
       if (!overrides.rateLimiter) await rateLimiter.close();
       await database.close();
+      unlock();
     },
   };
+}
+
+/**
+ * Outside the embedded demo, no platform admin and no demo account may still have the public demo
+ * password (a database seeded by an earlier demo start, say): anyone could sign in as them.
+ */
+async function refuseDefaultPasswords(core: AuthCore): Promise<void> {
+  const demoEmails = Object.values(DEMO_USERS).map((u) => u.email as string);
+  const rows = await core.db
+    .selectFrom('users')
+    .select(['email', 'password_hash'])
+    .where((eb) => eb.or([eb('role', '=', 'platform_admin'), eb('email', 'in', demoEmails)]))
+    .execute();
+  const exposed: string[] = [];
+  for (const row of rows) {
+    if (row.password_hash && (await core.passwords.verify(row.password_hash, DEFAULT_DEMO_PASSWORD)))
+      exposed.push(row.email);
+  }
+  if (exposed.length > 0)
+    throw new ConfigError([
+      `accounts with the public demo password outside the embedded demo start: ${exposed.join(', ')} (change their passwords or remove them)`,
+    ]);
 }

@@ -8,6 +8,7 @@
  *   npm run cli -- clients rotate <client_id> [--grace 3600]
  *   npm run cli -- clients delete <client_id>
  *   npm run cli -- keys rotate [--immediate]
+ *   npm run cli -- keys revoke KID
  *
  * It reads the same environment as the server (DATABASE_URL, or DATA_DIR for PGlite, resolved from the
  * directory npm was started in), opens the database directly and migrates it. With PGlite, stop the
@@ -20,6 +21,7 @@ import {
   ConfigError,
   createBus,
   createLogger,
+  dataDirHolder,
   type Env,
   type EventBus,
   HttpProblem,
@@ -35,6 +37,7 @@ import { type AuthConfig, loadAuthConfig } from './config.ts';
 import { createAuthCore } from './core.ts';
 import { migrations } from './db/migrations.ts';
 import type { AuthDB } from './db/schema.ts';
+import { withKeySecret } from './keys/at-rest.ts';
 
 export interface CliIo {
   out(line: string): void;
@@ -55,6 +58,7 @@ const USAGE = `usage: npm run cli -- <command>
   clients rotate <client_id> [--grace <s>]     new secret, printed once; the old one stops at once
                                                or after <s> seconds
   clients delete <client_id>                   delete a client: its secrets stop working at once
+  keys revoke KID                              emergency: the key leaves JWKS and signs nothing more at once
   keys rotate [--immediate]                    new signing key: published now, signing after
                                                SIGNING_KEY_PUBLISH_AHEAD_SECONDS (or at once)
 
@@ -98,6 +102,7 @@ export async function runCli(
     'clients rotate',
     'clients delete',
     'keys rotate',
+    'keys revoke',
   ];
   const commandName = group === 'migrate' ? 'migrate' : `${group} ${command ?? ''}`.trim();
   if (!known.includes(commandName)) {
@@ -114,8 +119,16 @@ export async function runCli(
     }
     throw error;
   }
-  if (config.database.kind === 'pglite')
-    io.err(`database: PGlite at ${config.database.dataDir} (stop the server using it first)`);
+  if (config.database.kind === 'pglite' && config.database.dataDir) {
+    const holder = dataDirHolder(config.database.dataDir);
+    if (holder !== null) {
+      io.err(
+        `auth-api cli: ${config.database.dataDir} is in use by a running server (pid ${holder}); stop it first`,
+      );
+      return 1;
+    }
+    io.err(`database: PGlite at ${config.database.dataDir}`);
+  }
   const logger = createLogger('auth-cli', env.LOG_LEVEL === undefined ? 'warn' : config.logLevel);
   const database = await openDatabase<AuthDB>(config.database);
   let cliBus: EventBus | undefined;
@@ -126,7 +139,7 @@ export async function runCli(
       return 0;
     }
     const core = createAuthCore({
-      config,
+      config: withKeySecret(config),
       db: database.db,
       bus: new MemoryBus(),
       rateLimiter: new MemoryRateLimiter(),
@@ -237,6 +250,20 @@ export async function runCli(
           io.err(
             `the new key is in JWKS now and signs from ${activatesAt.toISOString()}; running instances pick it up within 30 s`,
           );
+        return 0;
+      }
+      case 'keys revoke': {
+        const kid = positionals[2];
+        if (!kid) throw new UsageError('keys revoke needs the key id (kid)');
+        let result: { replacedBy: string | null };
+        try {
+          result = await core.keys.revoke(kid);
+        } catch (error) {
+          io.err(`auth-api cli: ${(error as Error).message}`);
+          return 1;
+        }
+        io.out(JSON.stringify({ revoked: kid, signing_now: result.replacedBy }, null, 2));
+        io.err('running instances and chat-api stop trusting it within a few seconds (change feed)');
         return 0;
       }
       default:

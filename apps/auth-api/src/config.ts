@@ -1,6 +1,8 @@
 import { KNOWN_SCOPES } from '@groupchat/contract';
+import { deriveProfile, type Env, EnvReader, readOperations } from '@groupchat/service-kit';
 
-import { type Env, EnvReader } from '@groupchat/service-kit';
+/** The demo password of the embedded start; refused anywhere else (see `profile`). */
+export const DEFAULT_DEMO_PASSWORD = 'correct-horse-battery-staple';
 
 /**
  * A client declared in configuration, so a fresh start already knows it (no CLI step needed):
@@ -129,10 +131,26 @@ export function loadAuthConfig(env: Env = process.env) {
         read.problem(`declared client ${client.clientId} has unknown scope "${scope}"`);
     }
   }
+  const host = read.string('HOST', '127.0.0.1');
+  const redisUrl = read.url('REDIS_URL');
+  const webUrl = (read.url('PUBLIC_WEB_URL', 'http://127.0.0.1:8080') ?? '').replace(/\/+$/, '');
+  const profile = deriveProfile({ databaseUrl, redisUrl, host, publicUrls: [issuer, env.PUBLIC_WEB_URL] });
+  const operations = readOperations(read, { profile, host });
+  const secureCookie = read.bool('SESSION_COOKIE_SECURE', issuer.startsWith('https://'));
+  const encryptionSecret = read.string('SIGNING_KEY_ENCRYPTION_SECRET');
+  if (profile === 'production' && encryptionSecret === undefined)
+    read.problem(
+      'SIGNING_KEY_ENCRYPTION_SECRET is required outside the embedded demo start (it encrypts the private signing keys at rest)',
+    );
+  if (encryptionSecret !== undefined && encryptionSecret.length < 32)
+    read.problem('SIGNING_KEY_ENCRYPTION_SECRET must be at least 32 characters');
   const config = {
     port,
-    host: read.string('HOST', '127.0.0.1'),
+    host,
     issuer,
+    /** `demo` only for the embedded start on loopback; see deriveProfile. */
+    profile,
+    operations,
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     database: databaseUrl
       ? ({
@@ -141,15 +159,12 @@ export function loadAuthConfig(env: Env = process.env) {
           poolSize: read.int('DATABASE_POOL_SIZE', 10, { min: 1, max: 200 }),
         } as const)
       : ({ kind: 'pglite', dataDir: dataDir as string | null } as const),
-    redisUrl: read.url('REDIS_URL'),
-    /** Origins whose cookie-authenticated writes are accepted (Fetch-metadata CSRF defence). */
-    allowedOrigins: read.list('ALLOWED_ORIGINS', [
-      issuer,
-      'http://127.0.0.1:8080',
-      'http://localhost:8080',
-      'http://localhost:8000',
-      'http://127.0.0.1:8000',
-    ]),
+    redisUrl,
+    /** Public URL of the web client (links in mails, the default allowed origin). */
+    webUrl,
+    /** Origins whose cookie-authenticated writes are accepted (Fetch-metadata CSRF defence): by default
+     * the issuer and the web client only. */
+    allowedOrigins: read.list('ALLOWED_ORIGINS', [...new Set([issuer, webUrl])]),
     accessTokenTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 900, { min: 30, max: 86_400 }),
     /** The authorization-code flow (contract Part 2): codes live 60 s, refresh tokens 30 days. */
     authorization: {
@@ -157,17 +172,19 @@ export function loadAuthConfig(env: Env = process.env) {
       refreshTokenTtlSeconds: read.int('REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, { min: 60 }),
     },
     session: {
-      cookieName: read.string('SESSION_COOKIE_NAME', 'sid'),
+      // `__Host-`: the browser keeps it only when Secure, Path=/ and without Domain, so no sibling
+      // subdomain or plain-HTTP page can plant or shadow it.
+      cookieName: read.string('SESSION_COOKIE_NAME', secureCookie ? '__Host-sid' : 'sid'),
       ttlSeconds: read.int('SESSION_TTL_SECONDS', 7 * 24 * 3600, { min: 60 }),
-      secureCookie: read.bool('SESSION_COOKIE_SECURE', issuer.startsWith('https://')),
+      secureCookie,
     },
     keys: {
       /** How long a new key is published in JWKS before it signs: resource servers caching JWKS see it first. */
       publishAheadSeconds: read.int('SIGNING_KEY_PUBLISH_AHEAD_SECONDS', 300, { min: 0 }),
       /** Rotate automatically when the active key is this old (0: only by command). */
       rotateEverySeconds: read.int('SIGNING_KEY_ROTATE_EVERY_SECONDS', 0, { min: 0 }),
-      /** Optional secret that encrypts private keys at rest (AES-256-GCM); recommended in production. */
-      encryptionSecret: read.string('SIGNING_KEY_ENCRYPTION_SECRET'),
+      /** Secret the key-encryption key is derived from (required in production; generated in the demo). */
+      encryptionSecret,
     },
     /** Namespace of the rate-limit counters in Redis (tests use their own, so runs never share counters). */
     rateLimitKeyPrefix: read.string('RATE_LIMIT_KEY_PREFIX', 'auth-rl:'),
@@ -178,6 +195,8 @@ export function loadAuthConfig(env: Env = process.env) {
       tokenPerIpPerMinute: read.int('RATE_LIMIT_TOKEN_PER_IP', 1200, { min: 1 }),
       /** Argon2id client-secret checks per IP (unknown client, wrong or not yet verified secret). */
       clientAuthPerIpPerMinute: read.int('RATE_LIMIT_CLIENT_AUTH_PER_IP', 60, { min: 1 }),
+      registerPerIpPerHour: read.int('RATE_LIMIT_REGISTER_PER_IP', 20, { min: 1 }),
+      registerPerEmailPerHour: read.int('RATE_LIMIT_REGISTER_PER_EMAIL', 5, { min: 1 }),
       /** Pages and forms of /oauth/authorize per IP (the sign-in form also counts as a login). */
       authorizePerIpPerMinute: read.int('RATE_LIMIT_AUTHORIZE_PER_IP', 300, { min: 1 }),
       connectedAppChangesPerUserPerMinute: read.int('RATE_LIMIT_CONNECTED_APPS_PER_USER', 30, { min: 1 }),
@@ -191,12 +210,19 @@ export function loadAuthConfig(env: Env = process.env) {
       /** Invitations sent per org admin per hour. */
       invitationsPerUserPerHour: read.int('RATE_LIMIT_INVITATIONS_PER_USER', 100, { min: 1 }),
     },
+    /** Argon2id work at once: new-password hashes (register, user creation) get their own few slots and a
+     * bounded queue, so a flood of registrations can never take the threads logins verify on. */
+    argon2: {
+      maxConcurrentHashes: read.int('ARGON2_MAX_CONCURRENT_HASHES', 2, { min: 1, max: 64 }),
+      maxQueuedHashes: read.int('ARGON2_MAX_QUEUED_HASHES', 32, { min: 0, max: 10_000 }),
+      maxConcurrentVerifies: read.int('ARGON2_MAX_CONCURRENT_VERIFIES', 4, { min: 1, max: 64 }),
+    },
     mail: {
       /** smtp://[user:password@]host:port; absent: mails are written as .eml files under `dir`. */
       smtpUrl: read.url('SMTP_URL'),
       from: read.string('MAIL_FROM', 'GroupChat <no-reply@groupchat.localhost>'),
       /** Links in mails start here (the web client). */
-      publicWebUrl: (read.url('PUBLIC_WEB_URL', 'http://127.0.0.1:8080') ?? '').replace(/\/+$/, ''),
+      publicWebUrl: webUrl,
       dir: read.string('MAIL_DIR', `${dataDir}/mail`),
       /** How often an idle sender looks for due mail (new mail is also sent at once after its commit). */
       pollMs: read.int('MAIL_POLL_MS', 1000, { min: 20, max: 60_000 }),
@@ -206,12 +232,19 @@ export function loadAuthConfig(env: Env = process.env) {
       leaseSeconds: read.int('MAIL_LEASE_SECONDS', 60, { min: 1, max: 3600 }),
     },
     demo: {
-      seed: read.bool('SEED_DEMO_DATA', databaseUrl === undefined),
-      password: read.string('DEMO_PASSWORD', 'correct-horse-battery-staple'),
+      // Outside the embedded demo start nothing is seeded unless asked.
+      seed: read.bool('SEED_DEMO_DATA', profile === 'demo'),
+      password: read.string('DEMO_PASSWORD', DEFAULT_DEMO_PASSWORD),
     },
     declaredClients,
     revocationPollMs: read.int('REVOCATION_POLL_MS', 1000, { min: 100, max: 5000 }),
   };
   if (config.demo.password.length < 8) read.problem('DEMO_PASSWORD must be at least 8 characters');
+  if (profile === 'production' && config.demo.seed && config.demo.password === DEFAULT_DEMO_PASSWORD)
+    read.problem(
+      'SEED_DEMO_DATA outside the embedded demo start needs a DEMO_PASSWORD of your own (the default one is public)',
+    );
+  if (config.session.cookieName.startsWith('__Host-') && !secureCookie)
+    read.problem('SESSION_COOKIE_NAME with the __Host- prefix needs SESSION_COOKIE_SECURE=true');
   return read.finish(config);
 }

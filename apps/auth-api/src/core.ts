@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { EventBus, RateLimiter } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -8,6 +9,7 @@ import { createGrantRepository } from './grants/repository.ts';
 import { GrantService } from './grants/service.ts';
 import { createSigningKeyRepository } from './keys/repository.ts';
 import { KeyService } from './keys/service.ts';
+import { type AuthLimits, createAuthLimits } from './limits.ts';
 import { createOutboxRepository, type OutboxRepository } from './mail/outbox.ts';
 import { MailSender } from './mail/sender.ts';
 import { MailTemplates } from './mail/templates.ts';
@@ -49,6 +51,8 @@ export interface AuthCore {
   users: UserRepository;
   passwords: PasswordHasher;
   principals: PrincipalResolver;
+  /** Every named limit of auth-api (limits.ts), shared across instances through Redis when configured. */
+  limits: AuthLimits;
   /** OAuth grants (consents, codes, refresh tokens): shared by /oauth/*, the sign-in pages and logout. */
   grants: GrantService;
   audit: AuditRepository;
@@ -57,18 +61,31 @@ export interface AuthCore {
 
 export function createAuthCore(deps: AuthDeps): AuthCore {
   const now = deps.now ?? Date.now;
-  const { config, db, logger, bus } = deps;
+  const { db, logger, bus } = deps;
+  // Resolved by boot (withKeySecret); a core built without it seals under a secret of this process only.
+  // One secret for everything sealed at rest: signing keys, TOTP secrets and queued mail (keys/at-rest.ts).
+  const encryptionSecret = deps.config.keys.encryptionSecret ?? randomBytes(32).toString('base64url');
+  const config: AuthConfig = { ...deps.config, keys: { ...deps.config.keys, encryptionSecret } };
   const keys = new KeyService({
     repository: createSigningKeyRepository(db),
     logger,
     maxTokenTtlSeconds: config.accessTokenTtlSeconds,
     publishAheadSeconds: config.keys.publishAheadSeconds,
     rotateEverySeconds: config.keys.rotateEverySeconds,
-    encryptionSecret: config.keys.encryptionSecret,
+    encryptionSecret,
     now,
     audit: createAuditRepository(db),
   });
-  const revocations = new RevocationList({ db, bus, logger, pollMs: config.revocationPollMs });
+  const revocations = new RevocationList({
+    db,
+    bus,
+    logger,
+    pollMs: config.revocationPollMs,
+    onKeyRemoved: (kid) => {
+      keys.forget(kid);
+      tokenVerifier.forgetVerified();
+    },
+  });
   const tokenIssuer = new TokenIssuer({
     keys,
     issuer: config.issuer,
@@ -106,7 +123,7 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
   sessions.onAllEnded(async (userId, except) => {
     if (except === undefined) await grants.endForUser(userId);
   });
-  const outbox = createOutboxRepository(db, config.keys.encryptionSecret);
+  const outbox = createOutboxRepository(db, encryptionSecret);
   const principals = new PrincipalResolver({
     verifier: tokenVerifier,
     sessions,
@@ -127,8 +144,9 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     tokenVerifier,
     sessions,
     users,
-    passwords: new PasswordHasher(),
+    passwords: new PasswordHasher(config.argon2),
     principals,
+    limits: createAuthLimits(deps.rateLimiter, config),
     grants,
     audit: createAuditRepository(db),
     mail: {

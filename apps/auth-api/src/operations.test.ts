@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAuthApi, type TestAuthApi } from './testing.ts';
+import { DEMO, startTestAuthApi, type TestAuthApi } from './testing.ts';
 
 describe('auth-api operations', () => {
   let api: TestAuthApi;
@@ -47,9 +47,18 @@ describe('auth-api operations', () => {
     expect(await response.json()).toMatchObject({ status: 404, title: 'Not Found', code: 'route_not_found' });
   });
 
-  it('exposes Prometheus metrics', async () => {
-    const response = await fetch(`${api.url}/metrics`);
+  it('exposes Prometheus metrics behind the bearer secret only', async () => {
+    const response = await fetch(`${api.url}/metrics`, {
+      headers: { authorization: `Bearer ${DEMO.metricsToken}` },
+    });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('http_request_duration_seconds');
+    const anonymous = await fetch(`${api.url}/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toContain('application/problem+json');
+    const wrong = await fetch(`${api.url}/metrics`, {
+      headers: { authorization: `Bearer ${DEMO.metricsToken.replace(/.$/, 'X')}` },
+    });
+    expect(wrong.status).toBe(401);
   });
 });

@@ -6,7 +6,9 @@ import { loadAuthConfig } from './config.ts';
 import { DEMO_USERS } from './seed/demo.ts';
 
 export const DEMO = {
-  password: 'correct-horse-battery-staple',
+  // Not the public default: on TEST_DATABASE_URL the start is a production one, which refuses it.
+  password: 'test-demo-password-7f3a9c1e',
+  metricsToken: 'test-metrics-token-0123456789abcdefghij',
   serviceClientId: 'chat-api-service',
   serviceClientSecret: 'test-service-secret-0123456789abcdefghijklmnop',
   users: {
@@ -47,6 +49,8 @@ export async function startTestAuthApi(
     SERVICE_CLIENT_SECRET: DEMO.serviceClientSecret,
     SEED_DEMO_DATA: 'true',
     DEMO_PASSWORD: DEMO.password,
+    SIGNING_KEY_ENCRYPTION_SECRET: 'test-signing-key-secret-0123456789abcdef',
+    METRICS_TOKEN: DEMO.metricsToken,
     SIGNING_KEY_PUBLISH_AHEAD_SECONDS: '0',
     REVOCATION_POLL_MS: '500',
     // Tests see retried mail within a second or two, not after production back-off (new mail is sent

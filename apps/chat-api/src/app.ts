@@ -2,22 +2,26 @@ import websocket from '@fastify/websocket';
 import { CloseCodes } from '@groupchat/contract';
 import {
   createHttpServer,
+  createRateLimiter,
   type Database,
   type EventBus,
   type ExpiringSets,
   type HttpServer,
   MemoryExpiringSets,
+  type RateLimiter,
   uuidv7,
 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
+import { ChangeFeedConsumer } from './auth/change-feed.ts';
 import { RevocationList } from './auth/revocations.ts';
 import { UserTokenVerifier } from './auth/user-token-verifier.ts';
 import type { ChatConfig } from './config.ts';
 import type { ChatDB } from './db/schema.ts';
 import { GroupService } from './groups/group-service.ts';
 import { UserGroups } from './groups/user-groups.ts';
+import { ChatLimits } from './limits.ts';
 import { LiveHub } from './live/hub.ts';
 import { presenceRoutes } from './live/presence-routes.ts';
 import { LiveSignals } from './live/signals.ts';
@@ -47,6 +51,8 @@ export interface ChatApiDeps {
   dispatcher?: Dispatcher;
   /** Distinguishes this instance on the bus. */
   instanceId?: string;
+  /** Counters of the limits; one on REDIS_URL (or in memory) is created (and closed) when absent. */
+  rateLimiter?: RateLimiter;
   /**
    * State shared by the instances that expires by itself (presence): Redis when configured. Owned by
    * the caller; an in-memory one (this instance alone) is created when absent.
@@ -60,6 +66,7 @@ export interface ChatApi {
   groups: GroupService;
   verifier: UserTokenVerifier;
   revocations: RevocationList;
+  changes: ChangeFeedConsumer;
   hub: LiveHub;
   signals: LiveSignals;
   /** Stops the HTTP server and everything buildApp started (not the database or bus it was given). */
@@ -114,7 +121,20 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     revocations,
     logger: logger.child({ component: 'token-verifier' }),
     timeoutMs: config.authApi.timeoutMs,
+    maxTokenAgeSeconds: config.authApi.maxTokenAgeSeconds,
   });
+  const changes = new ChangeFeedConsumer({
+    client: authApi,
+    revocations,
+    groups,
+    logger: logger.child({ component: 'change-feed' }),
+    pollMs: config.authApi.changeFeedPollMs,
+    onKeyRemoved: () => verifier.reloadKeys(),
+  });
+
+  const ownLimiter = deps.rateLimiter === undefined;
+  const rateLimiter = deps.rateLimiter ?? createRateLimiter(config.redisUrl, config.limits.keyPrefix);
+  const limits = new ChatLimits(rateLimiter, config);
 
   const repo = new MessageRepository(database.db);
   const instanceId = deps.instanceId ?? uuidv7();
@@ -166,6 +186,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
 
   await groups.start();
   await revocations.start();
+  await changes.start();
   await hub.start();
   await signals.start();
   await userGroups.start();
@@ -175,6 +196,8 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     description:
       'Group messages for the members of a group, by REST and WebSocket. Users authenticate with the access token from auth-api login (Authorization: Bearer). A client-credentials (service) token is not a user and is refused with 401.',
     logger,
+    trustProxy: config.operations.trustProxy,
+    metrics: config.operations.metrics,
     // A reaction's emoji is a path parameter: 64 characters, percent-encoded, take up to 768.
     maxParamLength: 1024,
     readinessChecks: {
@@ -249,11 +272,12 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
       done();
     },
   });
-  await messageRoutes(app, { service: messages, verifier });
+  await messageRoutes(app, { service: messages, verifier, limits });
   await readStateRoutes(app, { service: readState, verifier });
   await searchRoutes(app, {
     service: new SearchService({ repo: new SearchRepository(database.db), groups, userGroups }),
     verifier,
+    limits,
   });
   await presenceRoutes(app, { presence: signals.presence, groups, verifier });
   await liveRoutes(app, {
@@ -261,6 +285,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     signals,
     groups,
     verifier,
+    limits,
     config: config.ws,
     clockToleranceSeconds: config.authApi.clockToleranceSeconds,
     logger: logger.child({ component: 'live' }),
@@ -272,8 +297,10 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     hub.stop();
     groups.stop();
     revocations.stop();
+    changes.stop();
     if (ownDispatcher) await dispatcher.close();
+    if (ownLimiter) await rateLimiter.close();
   });
 
-  return { app, tokens, groups, verifier, revocations, hub, signals, close: () => app.close() };
+  return { app, tokens, groups, verifier, revocations, changes, hub, signals, close: () => app.close() };
 }

@@ -54,7 +54,22 @@ export async function startTestChatApi(options: {
   let chat: RunningChatApi;
   try {
     chat = await startChatApi(
-      { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', AUTH_API_URL: options.authUrl, ...env },
+      {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        AUTH_API_URL: options.authUrl,
+        // Tests are scripts, not people: limits out of the way unless a test sets its own
+        // (test/limits.integration.test.ts does).
+        RATE_LIMIT_POSTS_PER_SECOND: '1000000',
+        RATE_LIMIT_POSTS_PER_MINUTE: '1000000',
+        RATE_LIMIT_REACTIONS_PER_MINUTE: '1000000',
+        RATE_LIMIT_SEARCHES_PER_MINUTE: '1000000',
+        RATE_LIMIT_FAILURES_PER_MINUTE: '1000000',
+        WS_MAX_FRAMES_PER_SECOND: '100000',
+        WS_MAX_QUEUED_FRAMES: '100000',
+        ...env,
+      },
       {
         bus,
         database,

@@ -308,8 +308,14 @@ export class TestSocket {
     socket.on('error', () => {});
   }
 
-  static async open(wsUrl: string, options: { autoPong?: boolean } = {}): Promise<TestSocket> {
-    const socket = new WebSocket(wsUrl, { autoPong: options.autoPong ?? true });
+  static async open(
+    wsUrl: string,
+    options: { autoPong?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<TestSocket> {
+    const socket = new WebSocket(wsUrl, {
+      autoPong: options.autoPong ?? true,
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
     const client = new TestSocket(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
@@ -318,8 +324,8 @@ export class TestSocket {
     return client;
   }
 
-  static async connect(wsUrl: string, token: string): Promise<TestSocket> {
-    const client = await TestSocket.open(wsUrl);
+  static async connect(wsUrl: string, token: string, headers?: Record<string, string>): Promise<TestSocket> {
+    const client = await TestSocket.open(wsUrl, headers ? { headers } : {});
     client.send({ type: 'auth', token });
     await client.waitFor((f) => f.type === 'ready');
     return client;

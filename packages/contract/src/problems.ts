@@ -18,6 +18,7 @@ export const ProblemCatalogue = {
   request_error: { status: 400, detail: 'the request could not be handled as sent' },
   route_not_found: { status: 404, detail: 'no such route' },
   upgrade_required: { status: 426, detail: 'this endpoint speaks WebSocket only' },
+  bad_url: { status: 400, detail: 'the request path is not valid percent-encoding' },
 
   // Who is calling (RFC 6750 challenges ride on these).
   authentication_required: { status: 401, detail: 'credentials are required (Authorization: Bearer …)' },
@@ -100,6 +101,9 @@ export const ProblemCatalogue = {
 
   // Limits and dependencies.
   rate_limited: { status: 429, detail: 'too many requests, slow down' },
+  password_hashing_busy: { status: 503, detail: 'too many passwords are being set right now; retry shortly' },
+  metrics_unauthorized: { status: 401, detail: 'metrics need the configured bearer secret' },
+  service_required: { status: 403, detail: 'this endpoint is for services (client-credentials tokens)' },
   not_ready: { status: 503, detail: 'a dependency is not usable' },
   database_unavailable: { status: 503, detail: 'the database is unavailable, retry shortly' },
   auth_api_unavailable: { status: 503, detail: 'auth-api is unavailable, retry shortly' },

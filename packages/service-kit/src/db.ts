@@ -66,6 +66,12 @@ export async function openDatabase<DB>(
     // An idle client that loses its server (a Postgres restart) emits 'error'; the pool drops it and
     // the next query opens a new one. Without a listener Node would crash the process instead.
     pool.on('error', () => {});
+    // A client checked out of the pool (between queries of a transaction) has no pool listener: when its
+    // server goes away it emits 'error' too, and that would crash the process. The query in flight
+    // fails on its own (→ 503); the pool discards the broken client when it is released.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -20,6 +21,7 @@ import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { isDatabaseUnavailable } from './db.ts';
 import { uuidv7 } from './ids.ts';
 import { HttpProblem, statusTitle } from './problem.ts';
+import { addressKey } from './profile.ts';
 
 export type HttpServer = FastifyInstance<
   import('node:http').Server,
@@ -37,9 +39,16 @@ export interface HttpServerOptions {
   /** Checks run by GET /ready; each throws (or rejects) when its dependency is not usable. */
   readinessChecks: Record<string, () => Promise<void>>;
   bodyLimit?: number;
+  /** Proxies whose X-Forwarded-For is believed: addresses or CIDRs (TRUST_PROXY); none by default. */
+  trustProxy?: boolean | readonly string[];
+  /**
+   * Where /metrics is served: on the public listener without a secret only when `publicOpen` (the
+   * embedded demo); with `token`, on the public listener behind that bearer secret; with `port`, on a
+   * listener of its own. Default: public and open (tests that build an app directly).
+   */
+  metrics?: { publicOpen: boolean; token: string | null; port: number | null; host: string };
   /** Longest path parameter (find-my-way's default is 100); a longer one answers 404. */
   maxParamLength?: number;
-  trustProxy?: boolean;
   /** OpenAPI security schemes and tags, merged into the generated document. */
   openapi?: {
     securitySchemes?: Record<string, unknown>;
@@ -68,9 +77,23 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     },
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     ...(options.maxParamLength ? { routerOptions: { maxParamLength: options.maxParamLength } } : {}),
-    trustProxy: options.trustProxy ?? false,
+    trustProxy:
+      typeof options.trustProxy === 'boolean'
+        ? options.trustProxy
+        : options.trustProxy && options.trustProxy.length > 0
+          ? [...options.trustProxy]
+          : false,
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a path with broken percent-encoding, a bad content type):
+    // the same problem+json as everything else, not Fastify's own {"error","code"} JSON.
+    frameworkErrors: (error, request, reply) => {
+      const problem =
+        error.code === 'FST_ERR_BAD_URL'
+          ? new HttpProblem(400, 'bad_url', 'the request path is not valid percent-encoding')
+          : error;
+      sendProblem(problem, request, reply);
+    },
     ajv: {
       customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
@@ -83,6 +106,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // The subject of per-address limits: the real client address (request.ip: X-Forwarded-For only from a
+  // TRUST_PROXY peer), IPv6 per /64.
+  app.decorateRequest('clientKey', {
+    getter(this: FastifyRequest) {
+      return addressKey(this.ip);
+    },
   });
 
   const registry = new Registry();
@@ -170,7 +200,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
             await withTimeout(check(), 2_000);
             return [name, 'ok'] as const;
           } catch (error) {
-            return [name, `unavailable: ${(error as Error).message ?? 'unknown'}`] as const;
+            // The public answer names the dependency only: hosts and error texts are for the log.
+            app.log.warn(
+              { event: 'readiness_check_failed', check: name, error: (error as Error)?.message },
+              'readiness check failed',
+            );
+            return [name, 'unavailable'] as const;
           }
         }),
       );
@@ -187,17 +222,67 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     },
   );
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.type(registry.contentType);
-    return registry.metrics();
-  });
+  const metrics = options.metrics ?? { publicOpen: true, token: null, port: null, host: '127.0.0.1' };
+  if (metrics.publicOpen || metrics.token) {
+    const expected = metrics.token ? Buffer.from(`Bearer ${metrics.token}`) : null;
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      if (expected) {
+        const given = Buffer.from(request.headers.authorization ?? '');
+        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+          throw new HttpProblem(401, 'metrics_unauthorized', 'metrics need the configured bearer secret', {
+            headers: { 'www-authenticate': 'Bearer realm="metrics"' },
+          });
+        }
+      }
+      reply.type(registry.contentType);
+      return registry.metrics();
+    });
+  }
+  if (metrics.port !== null) {
+    // A listener of its own (METRICS_PORT), for the scraper on the private network; nothing else on it.
+    let server: Server | null = null;
+    app.addHook('onListen', async () => {
+      server = createServer((req, res) => {
+        if ((req.url ?? '').split('?')[0] !== '/metrics') {
+          res.writeHead(404).end();
+          return;
+        }
+        registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+          () => res.writeHead(500).end(),
+        );
+      });
+      await new Promise<void>((resolveListen, reject) => {
+        server!.once('error', reject);
+        server!.listen(metrics.port!, metrics.host, () => resolveListen());
+      });
+      const address = server.address();
+      app.log.info(
+        { event: 'metrics_listening', port: typeof address === 'object' && address ? address.port : null },
+        'metrics listener up',
+      );
+    });
+    app.addHook('onClose', async () => {
+      if (server) await new Promise((r) => server!.close(r));
+    });
+    app.decorate('metricsAddress', () => {
+      const address = server?.address();
+      return typeof address === 'object' && address ? address.port : null;
+    });
+  }
 
   return app;
 }
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** The client address as a limit subject (IPv6 per /64). */
+    readonly clientKey: string;
+  }
   interface FastifyInstance {
     metrics: Registry;
+    /** The port of the separate metrics listener (METRICS_PORT), once listening. */
+    metricsAddress?: () => number | null;
   }
 }
 

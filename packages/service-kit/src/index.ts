@@ -1,6 +1,7 @@
 export * from './bearer.ts';
 export * from './bus.ts';
 export * from './config.ts';
+export * from './data-lock.ts';
 export * from './db.ts';
 export * from './expiring-sets.ts';
 export * from './http.ts';
@@ -8,4 +9,5 @@ export * from './ids.ts';
 export * from './logger.ts';
 export * from './principal.ts';
 export * from './problem.ts';
+export * from './profile.ts';
 export * from './rate-limit.ts';

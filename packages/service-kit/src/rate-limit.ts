@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { HttpProblem } from './problem.ts';
 
 /**
  * Fixed-window counters. In Redis (shared by every instance) when REDIS_URL is set, in memory otherwise.
@@ -26,6 +27,21 @@ export interface RateLimiter {
    */
   hitMany(hits: readonly RateLimitHit[]): Promise<RateLimitDecision[]>;
   close(): Promise<void>;
+}
+
+/** One decision for several counters: refused when any is over, with the longest Retry-After among those. */
+export function combineDecisions(decisions: readonly RateLimitDecision[]): RateLimitDecision {
+  let allowed = true;
+  let remaining = Number.POSITIVE_INFINITY;
+  let retryAfterSeconds = 1;
+  for (const decision of decisions) {
+    remaining = Math.min(remaining, decision.remaining);
+    if (!decision.allowed) {
+      allowed = false;
+      retryAfterSeconds = Math.max(retryAfterSeconds, decision.retryAfterSeconds);
+    }
+  }
+  return { allowed, remaining: Number.isFinite(remaining) ? remaining : 0, retryAfterSeconds };
 }
 
 export class MemoryRateLimiter implements RateLimiter {
@@ -132,4 +148,58 @@ export class RedisRateLimiter implements RateLimiter {
 
 export function createRateLimiter(redisUrl: string | undefined, prefix?: string): RateLimiter {
   return redisUrl ? new RedisRateLimiter(redisUrl, prefix) : new MemoryRateLimiter();
+}
+
+/** A named limit: at most `limit` hits per `windowSeconds`. */
+export interface LimitRule {
+  limit: number;
+  windowSeconds: number;
+}
+
+export class RateLimited extends HttpProblem {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number, detail: string) {
+    super(429, 'rate_limited', detail, { headers: { 'retry-after': String(retryAfterSeconds) } });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * The one way both services limit: a table of named rules, checked together in one round trip.
+ * `check([['message_post', userId], ['message_post_burst', userId]])` counts a hit for each and throws
+ * RateLimited (429 problem+json, Retry-After) when any is over. Keys are `<rule>:<subject>`, so a limit
+ * on one user or address never touches another. Subjects that are addresses should go through
+ * `addressKey` (IPv6 per /64); `request.clientKey` already does.
+ */
+export class Limits<Name extends string> {
+  readonly #limiter: RateLimiter;
+  readonly #rules: Readonly<Record<Name, LimitRule>>;
+
+  constructor(limiter: RateLimiter, rules: Readonly<Record<Name, LimitRule>>) {
+    this.#limiter = limiter;
+    this.#rules = rules;
+  }
+
+  rule(name: Name): LimitRule {
+    return this.#rules[name];
+  }
+
+  /** Counts and answers; never throws. */
+  async hit(subjects: readonly (readonly [Name, string])[]): Promise<RateLimitDecision> {
+    if (subjects.length === 0) return { allowed: true, remaining: 0, retryAfterSeconds: 1 };
+    return combineDecisions(
+      await this.#limiter.hitMany(
+        subjects.map(([name, subject]) => ({ key: `${name}:${subject}`, ...this.#rules[name] })),
+      ),
+    );
+  }
+
+  /** Counts, and throws RateLimited when any subject is over its rule. */
+  async check(
+    subjects: readonly (readonly [Name, string])[],
+    detail = 'too many requests; retry later',
+  ): Promise<void> {
+    const decision = await this.hit(subjects);
+    if (!decision.allowed) throw new RateLimited(decision.retryAfterSeconds, detail);
+  }
 }

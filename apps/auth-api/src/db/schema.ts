@@ -261,4 +261,14 @@ export interface AuthDB {
   recovery_codes: RecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
   audit_events: AuditEventsTable;
+  change_feed: ChangeFeedTable;
+}
+
+export interface ChangeFeedTable {
+  id: Generated<number>;
+  /** xid8, read as text (see changes/repository.ts). */
+  xid: Generated<string>;
+  event: unknown;
+  expires_at: Date;
+  created_at: Generated<Date>;
 }

@@ -191,7 +191,7 @@ describe('groups and members', () => {
       const allowed = await http.post('/api/auth/groups', {
         cookie: bob.cookie,
         body,
-        headers: { origin: 'http://localhost:8080', 'sec-fetch-site': 'same-site' },
+        headers: { origin: 'http://127.0.0.1:8080', 'sec-fetch-site': 'same-site' },
       });
       expect(allowed.status, allowed.text).toBe(201);
     });

@@ -37,13 +37,14 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
       schema: {
         tags: ['identity'],
         summary: 'Create an organization and its first user, its owner',
+        description: 'Rate limited per client address and per email: 429 with Retry-After.',
         body: RegisterBody,
-        response: { 201: RegisterResponse, ...problemResponses(400, 403, 409) },
+        response: { 201: RegisterResponse, ...problemResponses(400, 403, 409, 429, 503) },
       },
     },
     async (request, reply) => {
       principals.assertSameSite(request);
-      return reply.code(201).send(await identity.register(request.body, request.ip));
+      return reply.code(201).send(await identity.register(request.body, request.ip, request.clientKey));
     },
   );
 
@@ -67,7 +68,7 @@ export async function identityRoutes(app: HttpServer, deps: IdentityRouteDeps): 
     async (request, reply) => {
       // Login CSRF: a foreign site must not sign the browser in to an account of its choosing.
       principals.assertSameSite(request);
-      const result = await identity.login(request.body, request.ip);
+      const result = await identity.login(request.body, request.ip, request.clientKey);
       reply.header('cache-control', 'no-store');
       if (result.kind === 'mfa') return reply.send(result.challenge);
       setSessionCookie(reply, cookie, result.cookieValue);

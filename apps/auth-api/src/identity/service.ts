@@ -5,12 +5,13 @@ import type {
   LoginResponse as TokenResponseDto,
   User as UserDto,
 } from '@groupchat/contract';
-import { type RateLimiter, uuidv7 } from '@groupchat/service-kit';
+import { addressKey, uuidv7 } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
-import { emailKey, enforceLimit } from '../accounts/limits.ts';
+import { emailKey } from '../accounts/limits.ts';
 import type { AccountMail } from '../accounts/service.ts';
 import type { AuditEntry, AuditRepository } from '../audit/repository.ts';
 import type { AuthDB } from '../db/schema.ts';
+import type { AuthLimits } from '../limits.ts';
 import type { MfaService } from '../mfa/service.ts';
 import type { OrgRecord, OrgRepository } from '../orgs/repository.ts';
 import { authenticationRequired, invalidSession } from '../principal/errors.ts';
@@ -32,8 +33,7 @@ export interface IdentityServiceDeps {
   passwords: PasswordHasher;
   sessions: SessionService;
   tokens: TokenIssuer;
-  rateLimiter: RateLimiter;
-  limits: { loginPerIpPerMinute: number; loginPerEmailPerMinute: number };
+  limits: AuthLimits;
   transaction: Transactional;
   audit: AuditRepository;
   mail: AccountMail;
@@ -72,9 +72,19 @@ export class IdentityService {
       org_name: string;
     },
     ip: string | null = null,
+    /** The subject of the per-address limit (request.clientKey: IPv6 per /64). */
+    clientKey: string = addressKey(ip ?? ''),
   ): Promise<{ user: UserDto; org: OrgDto }> {
     const { users, orgs, passwords, transaction, audit, mail } = this.#deps;
     const email = normalizeEmail(input.email);
+    // Before any lookup or Argon2 work: a flood costs one counter each.
+    await this.#deps.limits.check(
+      [
+        ['register_ip', clientKey],
+        ['register_email', emailKey(email)],
+      ],
+      'too many registrations; retry later',
+    );
     if (await users.emailExists(email)) throw emailTaken();
     // Hashed before the transaction opens: ~30 ms of CPU must not hold a database connection.
     const passwordHash = await passwords.hash(input.password);
@@ -157,17 +167,20 @@ export class IdentityService {
    * `verifyOrBurn` spends the same work for an unknown email, and both failures get the same answer.
    * A user with two-factor sign-in gets a challenge (mfa_token) instead of a session.
    */
-  async login(input: { email: string; password: string }, clientIp: string): Promise<LoginResult> {
-    const { users, passwords, limits, rateLimiter, audit, db } = this.#deps;
+  async login(
+    input: { email: string; password: string },
+    clientIp: string,
+    /** The subject of the per-address limit (request.clientKey: IPv6 per /64). */
+    clientKey: string = addressKey(clientIp),
+  ): Promise<LoginResult> {
+    const { users, passwords, limits, audit, db } = this.#deps;
     const email = normalizeEmail(input.email);
-    const detail = 'too many login attempts; retry later';
-    await enforceLimit(rateLimiter, `login:ip:${clientIp}`, limits.loginPerIpPerMinute, 60, detail);
-    await enforceLimit(
-      rateLimiter,
-      `login:email:${emailKey(email)}`,
-      limits.loginPerEmailPerMinute,
-      60,
-      detail,
+    await limits.check(
+      [
+        ['login_ip', clientKey],
+        ['login_email', emailKey(email)],
+      ],
+      'too many login attempts; retry later',
     );
     const found = await users.findCredentialsByEmail(email);
     const valid = await passwords.verifyOrBurn(found?.passwordHash, input.password);

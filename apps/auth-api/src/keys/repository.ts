@@ -63,6 +63,14 @@ export function createSigningKeyRepository(db: Kysely<AuthDB>) {
       });
     },
 
+    async replacePrivate(kid: string, privateJwk: string): Promise<void> {
+      await db.updateTable('signing_keys').set({ private_jwk: privateJwk }).where('kid', '=', kid).execute();
+    },
+
+    async deleteKey(kid: string): Promise<void> {
+      await db.deleteFrom('signing_keys').where('kid', '=', kid).execute();
+    },
+
     async deleteExpired(now: Date): Promise<number> {
       const result = await db.deleteFrom('signing_keys').where('expires_at', '<=', now).executeTakeFirst();
       return Number(result.numDeletedRows);

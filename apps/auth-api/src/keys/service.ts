@@ -2,7 +2,7 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:cryp
 import { uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import type { AuditRepository } from '../audit/repository.ts';
-import { openAtRest, sealAtRest } from './at-rest.ts';
+import { KeySealer } from './at-rest.ts';
 import type { SigningKeyRepository, StoredKey } from './repository.ts';
 
 export const SIGNING_ALG = 'ES256';
@@ -32,7 +32,8 @@ export interface KeyServiceOptions {
   maxTokenTtlSeconds: number;
   publishAheadSeconds: number;
   rotateEverySeconds: number;
-  encryptionSecret: string | undefined;
+  /** The secret private keys are sealed with (see at-rest.ts: required in production, generated in the demo). */
+  encryptionSecret: string;
   now?: () => number;
   /** Records signing_key.rotated in the rotation's transaction. */
   audit?: AuditRepository;
@@ -50,14 +51,17 @@ export class KeyService {
   #keys: LoadedKey[] = [];
   #refreshTimer: NodeJS.Timeout | null = null;
   #loadedAt = 0;
+  readonly #sealer: KeySealer;
 
   constructor(options: KeyServiceOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#sealer = new KeySealer(options.encryptionSecret);
   }
 
   /** Loads the keys, creating the first one when the database has none that can sign. */
   async start(refreshEveryMs = 30_000): Promise<void> {
+    await this.#resealOlderFormats();
     await this.refresh();
     if (!this.#signingKeyOrNull()) {
       await this.rotate({ immediate: true });
@@ -141,6 +145,30 @@ export class KeyService {
     return { kid, activatesAt };
   }
 
+  /**
+   * Emergency removal (`npm run cli -- keys revoke KID`): the key leaves JWKS and signs nothing more at
+   * once; when it was the signing key a new one signs from now. Deleting the row writes `key_removed` to
+   * the change feed, which every instance and chat-api apply within a poll.
+   */
+  async revoke(kid: string): Promise<{ replacedBy: string | null }> {
+    await this.refresh();
+    const key = this.#keys.find((k) => k.kid === kid);
+    if (!key) throw new Error(`no published signing key ${kid}`);
+    let replacedBy: string | null = null;
+    const signing = this.#signingKeyOrNull();
+    if (signing?.kid === kid || this.#keys.length === 1)
+      replacedBy = (await this.rotate({ immediate: true })).kid;
+    await this.#options.repository.deleteKey(kid);
+    this.forget(kid);
+    this.#options.logger.warn({ event: 'signing_key_revoked', kid }, 'signing key revoked');
+    return { replacedBy };
+  }
+
+  /** Drops a key taken out elsewhere (change feed), before the next refresh would. */
+  forget(kid: string): void {
+    this.#keys = this.#keys.filter((k) => k.kid !== kid);
+  }
+
   /** The key that signs now: the newest one whose activation time has come. */
   signingKey(): { kid: string; privateKey: KeyObject } {
     const key = this.#signingKeyOrNull();
@@ -180,15 +208,31 @@ export class KeyService {
       activatesAt: key.activatesAt.getTime(),
       expiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
       publicJwk: key.publicJwk as unknown as PublicJwk,
-      privateKey: createPrivateKey({ key: JSON.parse(this.#open(key.privateJwk)), format: 'jwk' }),
+      privateKey: createPrivateKey({ key: JSON.parse(this.#open(key.privateJwk, key.kid)), format: 'jwk' }),
     };
   }
 
   #seal(plaintext: string): string {
-    return sealAtRest(plaintext, this.#options.encryptionSecret);
+    return this.#sealer.seal(plaintext);
   }
 
-  #open(sealed: string): string {
-    return openAtRest(sealed, this.#options.encryptionSecret);
+  #open(sealed: string, kid?: string): string {
+    try {
+      return this.#sealer.open(sealed);
+    } catch {
+      throw new Error(
+        `cannot decrypt signing key ${kid ?? ''}: SIGNING_KEY_ENCRYPTION_SECRET is not the secret it was sealed with`,
+      );
+    }
+  }
+
+  /** Keys stored by an older version (in plain text, or under a single-SHA-256 key) are sealed anew. */
+  async #resealOlderFormats(): Promise<void> {
+    const stored = await this.#options.repository.listPublished(new Date(0));
+    for (const key of stored) {
+      if (KeySealer.isCurrent(key.privateJwk)) continue;
+      await this.#options.repository.replacePrivate(key.kid, this.#seal(this.#open(key.privateJwk, key.kid)));
+      this.#options.logger.info({ event: 'signing_key_resealed', kid: key.kid }, 'signing key re-sealed');
+    }
   }
 }

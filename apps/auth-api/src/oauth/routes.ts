@@ -136,7 +136,7 @@ export async function registerOAuthRoutes(app: HttpServer, deps: OAuthRoutesDeps
           const response = await service.token(
             body,
             () => readClientCredentials(request.headers.authorization, body),
-            request.ip,
+            request.clientKey,
             request.headers.authorization !== undefined,
           );
           reply.headers(NO_STORE);
@@ -193,7 +193,7 @@ export async function registerOAuthRoutes(app: HttpServer, deps: OAuthRoutesDeps
           const response = await service.introspect(
             body.token,
             () => readClientCredentials(request.headers.authorization, body),
-            request.ip,
+            request.clientKey,
           );
           reply.headers(NO_STORE);
           return response;
@@ -227,7 +227,7 @@ export async function registerOAuthRoutes(app: HttpServer, deps: OAuthRoutesDeps
           await service.revoke(
             body.token,
             () => readClientCredentials(request.headers.authorization, body),
-            request.ip,
+            request.clientKey,
             { sentAuthorization: request.headers.authorization !== undefined, ...body },
           );
           return reply.code(200).headers(NO_STORE).type('text/plain; charset=utf-8').send('');

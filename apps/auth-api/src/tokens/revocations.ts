@@ -3,6 +3,7 @@ import type { EventBus } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { Compile } from 'typebox/compile';
+import { readChanges } from '../changes/repository.ts';
 import type { AuthDB } from '../db/schema.ts';
 
 const validEvent = Compile(RevocationEventSchema);
@@ -19,11 +20,25 @@ export class RevocationList {
   readonly #pollMs: number;
   readonly #tokens = new Map<string, number>();
   readonly #sessions = new Map<string, number>();
-  #lastSeq = 0;
+  /** client id / user id → tokens issued up to then (ms) are dead (from the change feed). */
+  readonly #clients = new Map<string, number>();
+  readonly #users = new Map<string, number>();
+  /** Position in the change feed (commit order: see changes/repository.ts). */
+  #cursor = { xid: '0', id: '0' };
   #timer: NodeJS.Timeout | null = null;
   #unsubscribe: (() => void) | null = null;
 
-  constructor(options: { db: Kysely<AuthDB>; bus: EventBus; logger: Logger; pollMs: number }) {
+  readonly #onKeyRemoved: (kid: string) => void;
+
+  constructor(options: {
+    db: Kysely<AuthDB>;
+    bus: EventBus;
+    logger: Logger;
+    pollMs: number;
+    /** A signing key taken out (change feed): stop trusting it before the next key refresh. */
+    onKeyRemoved?: (kid: string) => void;
+  }) {
+    this.#onKeyRemoved = options.onKeyRemoved ?? (() => {});
     this.#db = options.db;
     this.#bus = options.bus;
     this.#logger = options.logger;
@@ -47,33 +62,50 @@ export class RevocationList {
   }
 
   async poll(): Promise<void> {
-    const now = new Date();
-    const rows = await this.#db
-      .selectFrom('revocations')
-      .select(['id', 'kind', 'expires_at', 'seq'])
-      .where('seq', '>', this.#lastSeq)
-      .where('expires_at', '>', now)
-      .orderBy('seq')
-      .limit(10_000)
-      .execute();
-    for (const row of rows) {
-      (row.kind === 'token' ? this.#tokens : this.#sessions).set(row.id, row.expires_at.getTime());
-      this.#lastSeq = Math.max(this.#lastSeq, Number(row.seq));
+    const now = Date.now();
+    for (;;) {
+      const page = await readChanges(this.#db, this.#cursor, 1000);
+      for (const { event } of page.changes) {
+        if (event.type === 'key_removed' && typeof event.kid === 'string') this.#onKeyRemoved(event.kid);
+        else if (
+          event.type === 'client_revoked' &&
+          typeof event.client_id === 'string' &&
+          typeof event.at === 'number'
+        )
+          this.#clients.set(event.client_id, event.at * 1000 + 999);
+        else if (
+          event.type === 'user_removed' &&
+          typeof event.user_id === 'string' &&
+          typeof event.at === 'number'
+        )
+          this.#users.set(event.user_id, event.at * 1000 + 999);
+        else this.#apply(event as RevocationEvent);
+      }
+      const [xid = '0', id = '0'] = page.next_cursor.split(':');
+      this.#cursor = { xid, id };
+      if (page.changes.length < 1000) break;
     }
-    if (rows.length === 0) {
-      // Nothing new; still advance past rows that had already expired when they were written.
-      const latest = await this.#db
-        .selectFrom('revocations')
-        .select((eb) => eb.fn.max('seq').as('max'))
-        .executeTakeFirst();
-      if (latest?.max !== null && latest?.max !== undefined)
-        this.#lastSeq = Math.max(this.#lastSeq, Number(latest.max));
-    }
-    this.#purge(now.getTime());
+    this.#purge(now);
   }
 
   isRevoked(jti: string, sid: string | undefined): boolean {
     return this.#tokens.has(jti) || (sid !== undefined && this.#sessions.has(sid));
+  }
+
+  /** Also dead: tokens of a deleted client (or one rotated without grace) and of a removed user, issued before. */
+  isRevokedClaims(claims: {
+    jti: string;
+    sid?: string;
+    sub: string;
+    client_id: string;
+    iat: number;
+  }): boolean {
+    if (this.isRevoked(claims.jti, claims.sid)) return true;
+    const issuedAt = claims.iat * 1000;
+    const client = this.#clients.get(claims.client_id);
+    if (client !== undefined && issuedAt <= client) return true;
+    const user = this.#users.get(claims.sub);
+    return user !== undefined && issuedAt <= user;
   }
 
   async revokeToken(jti: string, expSeconds: number, userId: string | null): Promise<void> {

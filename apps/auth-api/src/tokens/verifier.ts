@@ -70,18 +70,25 @@ export class TokenVerifier {
     return claims;
   }
 
+  /** A signing key was taken out: forget every verification that may have relied on it. */
+  forgetVerified(): void {
+    this.#verified.clear();
+    this.#imported.clear();
+  }
+
   /** Full check for a resource request: valid and not revoked. */
   async verify(token: string): Promise<AccessTokenClaims> {
     const claims = await this.verifySignatureAndClaims(token);
-    if (this.#revocations.isRevoked(claims.jti, claims.sid))
-      throw new InvalidTokenError('the token has been revoked');
+    if (this.#revocations.isRevokedClaims(claims)) throw new InvalidTokenError('the token has been revoked');
     return claims;
   }
 
   async #keyFor(kid: string | undefined): Promise<JoseKey> {
     if (!kid) throw new InvalidTokenError('the token names no key (kid)');
     const cached = this.#imported.get(kid);
-    if (cached) return cached;
+    // Only while the key is still published: a key taken out (keys revoke) verifies nothing more.
+    if (cached && this.#keys.publicKeyFor(kid)) return cached;
+    this.#imported.delete(kid);
     let jwk = this.#keys.publicKeyFor(kid);
     if (!jwk) {
       // Another instance may have rotated since we last loaded keys.

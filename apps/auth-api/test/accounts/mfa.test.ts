@@ -91,7 +91,7 @@ describe('TOTP two-factor sign-in', () => {
       .selectAll()
       .where('user_id', '=', user.id)
       .executeTakeFirstOrThrow();
-    expect(stored.sealed_secret).toMatch(/^aesgcm:/);
+    expect(stored.sealed_secret).toMatch(/^v2:/);
     expect(stored.sealed_secret).not.toContain(secret);
     const hashes = await api.running.core.db
       .selectFrom('recovery_codes')

@@ -198,6 +198,48 @@ describe('auth-api CLI', () => {
     expect(afterImmediate.published).toEqual(expect.arrayContaining([before.signer, now.kid]));
   });
 
+  it('keys revoke KID: the signing key leaves JWKS at once and a new one signs; tokens it signed are refused', async () => {
+    const secret = (
+      JSON.parse(
+        (await cli('clients', 'create', '--name', 'R', '--scopes', 'admin:clients', '--id', 'ops-revoke'))
+          .out,
+      ) as { client_secret: string }
+    ).client_secret;
+    const before = await withServer(async (url) => {
+      const token = (await tokenStatus(url, 'ops-revoke', secret)).body.access_token as string;
+      return {
+        token,
+        kid: JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string,
+      };
+    });
+    const revoked = await cli('keys', 'revoke', before.kid);
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.out)).toMatchObject({ revoked: before.kid });
+    await withServer(async (url) => {
+      const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as {
+        keys: { kid: string }[];
+      };
+      expect(jwks.keys.map((k) => k.kid)).not.toContain(before.kid);
+      const old = await fetch(`${url}/admin/oauth/clients`, {
+        headers: { authorization: `Bearer ${before.token}` },
+      });
+      expect(old.status).toBe(401);
+      const fresh = (await tokenStatus(url, 'ops-revoke', secret)).body.access_token as string;
+      const ok = await fetch(`${url}/admin/oauth/clients`, { headers: { authorization: `Bearer ${fresh}` } });
+      expect(ok.status).toBe(200);
+    });
+    expect((await cli('keys', 'revoke', 'no-such-kid')).code).toBe(1);
+  }, 120_000);
+
+  it('refuses to open a PGlite directory a running server holds (lock file), and opens it once it stopped', async () => {
+    await withServer(async () => {
+      const refused = await cli('clients', 'list');
+      expect(refused.code).toBe(1);
+      expect(refused.err).toMatch(/in use by a running server \(pid \d+\)/);
+    });
+    expect((await cli('clients', 'list')).code).toBe(0);
+  });
+
   it('registers apps for the authorization-code flow, with the same validation as the API', async () => {
     const created = await cli(
       'clients',

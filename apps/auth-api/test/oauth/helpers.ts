@@ -140,7 +140,7 @@ export async function adminToken(api: TestAuthApi): Promise<string> {
   return tokenFor(api, admin.clientId, admin.secret);
 }
 
-/** A user access token minted directly, with the scopes a login gives (no dependency on the login route). */
+/** A user access token minted directly (no dependency on the login route). */
 export async function userToken(api: TestAuthApi, email: string): Promise<string> {
   const core = api.running.core;
   const user = await core.db
@@ -148,11 +148,10 @@ export async function userToken(api: TestAuthApi, email: string): Promise<string
     .select(['id', 'org_id'])
     .where('email', '=', email)
     .executeTakeFirstOrThrow();
-  return core.tokenIssuer.issueUserToken(
-    { id: user.id, orgId: user.org_id },
-    crypto.randomUUID(),
-    USER_TOKEN_SCOPES,
-  ).access_token;
+  // The scopes a login's token carries: a user's Bearer token must hold the route's scope (i15).
+  return core.tokenIssuer.issueUserToken({ id: user.id, orgId: user.org_id }, crypto.randomUUID(), [
+    ...USER_TOKEN_SCOPES,
+  ]).access_token;
 }
 
 /** The demo data's ids: Acme's group "general", Bob and Carol (members), Mallory (Globex). */

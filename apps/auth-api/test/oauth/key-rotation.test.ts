@@ -151,6 +151,13 @@ function memoryRepository(): SigningKeyRepository & { rows: StoredKey[] } {
       }
       rows.push({ ...key });
     },
+    async deleteKey(kid: string) {
+      const i = rows.findIndex((row) => row.kid === kid);
+      if (i >= 0) rows.splice(i, 1);
+    },
+    async replacePrivate(kid: string, privateJwk: string) {
+      for (const row of rows) if (row.kid === kid) row.privateJwk = privateJwk;
+    },
     async deleteExpired(now: Date) {
       const before = rows.length;
       for (let i = rows.length - 1; i >= 0; i--)
@@ -176,7 +183,7 @@ describe('scheduled key rotation (KeyService with a fake clock)', () => {
     await keys.start(10);
     try {
       const first = keys.signingKey().kid;
-      expect(repository.rows[0]!.privateJwk).toMatch(/^aesgcm:/); // encrypted at rest
+      expect(repository.rows[0]!.privateJwk).toMatch(/^v2:/); // encrypted at rest (HKDF-derived key)
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(keys.jwks().keys).toHaveLength(1); // not due yet
 

@@ -145,7 +145,8 @@ describe('revocation across instances', () => {
     ).toBe(200);
     const bob = await userToken(first, DEMO.users.bob);
     expect((await postForm(`${first.url}/oauth/revoke`, { token: bob }, chat)).status).toBe(400);
-    expect((await request(`${first.url}/api/auth/groups/${ids.groupId}`, { token: bob })).status).toBe(200);
+    const bobRead = await request(`${first.url}/api/auth/groups/${ids.groupId}`, { token: bob });
+    expect(bobRead.status, JSON.stringify(bobRead.body)).toBe(200);
   });
 
   it('needs client authentication and a token parameter', async () => {

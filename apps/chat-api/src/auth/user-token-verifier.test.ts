@@ -111,6 +111,7 @@ describe('UserTokenVerifier', () => {
           .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
           .setIssuer(ISSUER)
           .setAudience('auth-api')
+          .setIssuedAt()
           .setExpirationTime('5m')
           .sign(signingKey),
       ),
@@ -122,6 +123,7 @@ describe('UserTokenVerifier', () => {
           .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
           .setIssuer('http://evil.test')
           .setAudience('chat-api')
+          .setIssuedAt()
           .setExpirationTime('5m')
           .sign(signingKey),
       ),
@@ -144,6 +146,7 @@ describe('UserTokenVerifier', () => {
       .setSubject('chat-api-service')
       .setIssuer(ISSUER)
       .setAudience('chat-api')
+      .setIssuedAt()
       .setExpirationTime('5m')
       .sign(signingKey);
     expect(await rejects(v, service)).toBe('not a user access token');

@@ -20,6 +20,12 @@ export interface UserPrincipal {
   sessionId: string | null;
   /** `jti`: revocation of this very token. */
   tokenId: string;
+  /** `client_id` (the app the user signed in to), null when absent. */
+  clientId: string | null;
+  /** `iat` in ms: tokens of a removed user or revoked client issued up to then are dead. */
+  issuedAt: number;
+  /** The signing key (`kid`): a key taken out signs nothing still accepted. */
+  keyId: string;
   /** `exp` in milliseconds. */
   expiresAt: number;
 }
@@ -49,6 +55,8 @@ export interface UserTokenVerifierOptions {
   revocations: RevocationList;
   logger: Logger;
   timeoutMs: number;
+  /** jose maxTokenAge: a token whose `iat` is older is refused (auth-api's TTL plus skew). */
+  maxTokenAgeSeconds?: number;
   /** A kid not in the cached JWKS triggers a refetch at most this often (jose's cooldown). */
   cooldownMs?: number;
   /** The cached JWKS is refetched once this old (on the next verification). */
@@ -126,6 +134,12 @@ export class UserTokenVerifier {
     return this.#fetches;
   }
 
+  /** Fetches the JWKS now (a key was taken out: its replacement signs already). */
+  async reloadKeys(): Promise<void> {
+    this.#verified.clear();
+    await this.#remote.reload();
+  }
+
   /** For /ready: the keys are cached, or can be fetched now. */
   async checkKeys(): Promise<void> {
     if (this.#remote.jwks() && this.#remote.fresh) return;
@@ -137,8 +151,7 @@ export class UserTokenVerifier {
     const cached = this.#verified.get(token);
     if (cached) {
       if (cached.expiresAt > this.#now()) {
-        if (this.#options.revocations.isRevoked(cached.tokenId, cached.sessionId))
-          throw new InvalidTokenError('token revoked');
+        if (this.#options.revocations.isTokenDead(cached)) throw new InvalidTokenError('token revoked');
         return cached;
       }
       this.#verified.delete(token);
@@ -151,21 +164,26 @@ export class UserTokenVerifier {
 
   async #verifyUncached(token: string): Promise<UserPrincipal> {
     let payload: Record<string, unknown>;
+    let kid: unknown;
     try {
-      ({ payload } = await jwtVerify(token, this.#getKey, {
+      let protectedHeader: { kid?: unknown };
+      ({ payload, protectedHeader } = await jwtVerify(token, this.#getKey, {
         issuer: this.#options.issuer,
         audience: this.#options.audience,
         typ: 'at+jwt',
         algorithms: ALGORITHMS,
         clockTolerance: this.#options.clockToleranceSeconds,
-        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'jti'],
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'],
+        // No token older than auth-api's longest lifetime (plus skew), whatever its `exp` says.
+        maxTokenAge: `${this.#options.maxTokenAgeSeconds ?? 960}s`,
         currentDate: new Date(this.#now()),
       }));
+      kid = protectedHeader.kid;
     } catch (error) {
       if (error instanceof SigningKeysUnavailableError) throw error;
       throw new InvalidTokenError(describe(error), { cause: error });
     }
-    const { sub, org_id: orgId, jti, sid, exp, client_id: clientId } = payload;
+    const { sub, org_id: orgId, jti, sid, exp, iat, client_id: clientId } = payload;
     // A client-credentials token (sub = client_id, no org_id) authenticates a service, not a person;
     // chat-api's APIs are for people.
     if (typeof orgId !== 'string' || (typeof clientId === 'string' && clientId === sub)) {
@@ -177,14 +195,18 @@ export class UserTokenVerifier {
       throw new InvalidTokenError('malformed jti');
     if (sid !== undefined && typeof sid !== 'string') throw new InvalidTokenError('malformed sid');
     const sessionId = typeof sid === 'string' ? sid : null;
-    if (this.#options.revocations.isRevoked(jti, sessionId)) throw new InvalidTokenError('token revoked');
-    return {
+    const principal: UserPrincipal = {
       userId: sub,
       orgId,
       sessionId,
       tokenId: jti,
+      clientId: typeof clientId === 'string' ? clientId : null,
+      issuedAt: (iat as number) * 1000,
+      keyId: typeof kid === 'string' ? kid : '',
       expiresAt: (exp as number) * 1000,
     };
+    if (this.#options.revocations.isTokenDead(principal)) throw new InvalidTokenError('token revoked');
+    return principal;
   }
 
   readonly #getKey: JWTVerifyGetKey = async (header, token) => {

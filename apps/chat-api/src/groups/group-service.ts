@@ -77,6 +77,11 @@ export class GroupService {
   readonly #logger: Logger;
   /** Insertion order = least recently used first (entries are re-inserted on use). */
   readonly #cache = new Map<string, Entry>();
+  /**
+   * "No such group" answers, kept apart and bounded on their own: subscribing to random ids fills this
+   * map, never the one real groups live in, so it cannot evict them.
+   */
+  readonly #missing = new Map<string, Entry>();
   readonly #loads = new Map<string, Promise<Entry>>();
   /** Events that arrived while a group was loading; replayed onto the loaded snapshot. */
   readonly #pendingEvents = new Map<string, MembershipEvent[]>();
@@ -146,6 +151,11 @@ export class GroupService {
     return { groupId, orgId: entry.orgId, role };
   }
 
+  /** How many real groups and how many "no such group" answers are cached (separately bounded). */
+  get cacheSizes(): { groups: number; missing: number } {
+    return { groups: this.#cache.size, missing: this.#missing.size };
+  }
+
   /** The cached answer only, without calling anyone (hot paths that must not wait). */
   isMemberCached(groupId: string, userId: string): boolean | undefined {
     const entry = this.#cache.get(groupId);
@@ -160,12 +170,10 @@ export class GroupService {
   }
 
   async #entry(groupId: string): Promise<Entry> {
-    const entry = this.#cache.get(groupId);
+    const entry = this.#cache.get(groupId) ?? this.#missing.get(groupId);
     if (!entry) return this.#load(groupId);
-    this.#cache.delete(groupId);
-    this.#cache.set(groupId, entry);
-    const age = this.#now() - entry.loadedAt;
     if (!entry.exists) {
+      const age = this.#now() - entry.loadedAt;
       if (age < (this.#options.negativeTtlMs ?? 5_000)) return entry;
       // A group created a moment ago must not stay "missing": reload now, keep the old answer only
       // when auth-api cannot be asked.
@@ -176,6 +184,9 @@ export class GroupService {
         throw error;
       }
     }
+    this.#cache.delete(groupId);
+    this.#cache.set(groupId, entry);
+    const age = this.#now() - entry.loadedAt;
     this.stats.hits += 1;
     const ttl = this.#options.bus.healthy()
       ? this.#options.ttlMs
@@ -238,6 +249,15 @@ export class GroupService {
   #store(groupId: string, loaded: Entry): void {
     const previous = this.#cache.get(groupId);
     this.#cache.delete(groupId);
+    this.#missing.delete(groupId);
+    if (!loaded.exists) {
+      this.#missing.set(groupId, loaded);
+      while (this.#missing.size > this.#options.maxGroups) {
+        this.#missing.delete(this.#missing.keys().next().value as string);
+      }
+      if (previous?.exists) this.#emit({ groupId, userId: null, status: 404 });
+      return;
+    }
     this.#cache.set(groupId, loaded);
     while (this.#cache.size > this.#options.maxGroups) {
       const oldest = this.#cache.keys().next().value as string;
@@ -284,17 +304,20 @@ export class GroupService {
     return role;
   }
 
+  /** A membership event replayed from auth-api's change feed: applied exactly like one from the bus. */
+  applyChange(payload: unknown): void {
+    this.#onEvent(payload);
+  }
+
   #onEvent(payload: unknown): void {
     if (!validEvent.Check(payload)) return;
     const event = payload;
     this.stats.events += 1;
     const { group_id: groupId } = event;
     this.#pendingEvents.get(groupId)?.push(event);
+    if (event.type === 'member_added') this.#missing.delete(groupId);
     const entry = this.#cache.get(groupId);
-    if (entry) {
-      if (!entry.exists && event.type === 'member_added') this.#cache.delete(groupId);
-      else applyEvent(entry, event);
-    }
+    if (entry) applyEvent(entry, event);
     const now = this.#now();
     if (event.type === 'member_removed') {
       const key = `${groupId}:${event.user_id}`;

@@ -21,6 +21,9 @@ class FakeConnection implements LiveConnection {
       orgId: ORG,
       sessionId: uuidv7(),
       tokenId: uuidv7(),
+      clientId: null,
+      issuedAt: Date.now(),
+      keyId: 'k1',
       expiresAt: Date.now() + 900_000,
     };
   }

@@ -8,6 +8,7 @@ import { authenticateToken } from '../auth/plugin.ts';
 import type { UserPrincipal, UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import type { ChatConfig } from '../config.ts';
 import type { GroupService } from '../groups/group-service.ts';
+import type { ChatLimits } from '../limits.ts';
 import type { LiveConnection, LiveHub } from './hub.ts';
 import { encode, type ParsedFrame, parseClientFrame } from './protocol.ts';
 import type { LiveSignals } from './signals.ts';
@@ -17,6 +18,7 @@ export interface LiveRouteDeps {
   signals: LiveSignals;
   groups: GroupService;
   verifier: UserTokenVerifier;
+  limits: ChatLimits;
   config: ChatConfig['ws'];
   clockToleranceSeconds: number;
   logger: Logger;
@@ -34,8 +36,15 @@ class SocketConnection implements LiveConnection {
   #corked = false;
   #user: UserPrincipal | null = null;
   #closed = false;
+  /** The client's address as a limit subject. */
+  address = '';
   alive = true;
   queue: Promise<void> = Promise.resolve();
+  /** Frames received and not yet handled. */
+  pending = 0;
+  /** Token bucket of client frames. */
+  tokens = 0;
+  refilledAt = Date.now();
   authTimer: NodeJS.Timeout | null = null;
   expiryTimer: NodeJS.Timeout | null = null;
 
@@ -152,8 +161,24 @@ class SocketConnection implements LiveConnection {
 
 /** GET /api/chat/ws: the contract's live-delivery protocol. */
 export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<void> {
-  const { hub, signals, groups, verifier, config, logger } = deps;
+  const { hub, signals, groups, verifier, config, logger, limits } = deps;
   const connections = new Set<SocketConnection>();
+  /** Authenticated connections per user on this instance. */
+  const perUser = new Map<string, number>();
+  const frameBurst = config.maxFramesPerSecond * 2;
+
+  /** One token per frame, refilled at maxFramesPerSecond, holding at most 2 s' worth. */
+  const takeFrameToken = (conn: SocketConnection): boolean => {
+    const now = Date.now();
+    conn.tokens = Math.min(
+      frameBurst,
+      conn.tokens + ((now - conn.refilledAt) / 1000) * config.maxFramesPerSecond,
+    );
+    conn.refilledAt = now;
+    if (conn.tokens < 1) return false;
+    conn.tokens -= 1;
+    return true;
+  };
 
   const heartbeat = setInterval(() => {
     for (const conn of connections) conn.ping();
@@ -192,6 +217,14 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
         return;
       }
       const first = !conn.authenticated;
+      if (first) {
+        const open = perUser.get(user.userId) ?? 0;
+        if (open >= config.maxConnectionsPerUser) {
+          conn.close(CloseCodes.policyViolation, 'too many connections for this user');
+          return;
+        }
+        perUser.set(user.userId, open + 1);
+      }
       conn.setUser(user);
       if (first) {
         if (conn.authTimer) clearTimeout(conn.authTimer);
@@ -230,6 +263,9 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       return;
     }
     try {
+      // Subscribing to groups one may not see is a failure like a 403/404 over REST, limited per user and
+      // address; once over, refused from memory without asking auth-api.
+      limits.assertNotBlocked({ userId: user.userId, address: conn.address });
       const access = await groups.authorize({ id: user.userId, orgId: user.orgId }, groupId);
       if (!conn.isOpen) return;
       const subscribed = await hub.subscribe(conn, groupId, access.orgId, {
@@ -242,6 +278,8 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
         hub.accessLost(groupId, user.userId, 403);
     } catch (error) {
       const problem = error instanceof HttpProblem ? error : null;
+      if (problem && (problem.status === 403 || problem.status === 404))
+        await limits.recordFailure({ userId: user.userId, address: conn.address }).catch(() => {});
       if (!problem)
         logger.error({ err: error, event: 'ws_subscribe_failed', group_id: groupId }, 'subscribe failed');
       conn.frame({
@@ -260,8 +298,15 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       onClose: () => {
         connections.delete(conn);
         hub.removeConnection(conn);
+        if (conn.authenticated) {
+          const left = (perUser.get(conn.user.userId) ?? 1) - 1;
+          if (left <= 0) perUser.delete(conn.user.userId);
+          else perUser.set(conn.user.userId, left);
+        }
       },
     });
+    conn.address = request.clientKey;
+    conn.tokens = frameBurst;
     connections.add(conn);
     conn.authTimer = setTimeout(
       () => conn.close(CloseCodes.unauthorized, 'no auth frame in time'),
@@ -274,6 +319,18 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
     });
     socket.on('message', (data, isBinary) => {
       conn.alive = true;
+      if (!conn.isOpen) return;
+      // A client may not make the server queue work without bound: too fast, or too much waiting, and
+      // the connection is closed (1008) before the frame is even parsed.
+      if (!takeFrameToken(conn)) {
+        conn.close(CloseCodes.policyViolation, 'too many frames');
+        return;
+      }
+      if (conn.pending >= config.maxQueuedFrames) {
+        conn.close(CloseCodes.policyViolation, 'too many frames waiting');
+        return;
+      }
+      conn.pending += 1;
       const parsed = isBinary
         ? ({ ok: false, detail: 'frames must be JSON text' } as const)
         : parseClientFrame(data.toString());
@@ -298,6 +355,9 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
         })
         .catch((error) => {
           request.log.error({ err: error, event: 'ws_frame_failed' }, 'frame handling failed');
+        })
+        .finally(() => {
+          conn.pending -= 1;
         });
     });
     socket.on('close', () => conn.dispose());

@@ -18,6 +18,7 @@ import { type HttpServer, problemResponses, problems, routeScope } from '@groupc
 import type { FastifyRequest } from 'fastify';
 import { registerUserPrincipal } from '../auth/plugin.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
+import { ChatLimits, limitHook } from '../limits.ts';
 import type { MessageService } from './service.ts';
 
 const errors = problemResponses({
@@ -25,6 +26,7 @@ const errors = problemResponses({
   401: 'no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")',
   403: 'not a member of the group',
   404: 'no such group, or a group of another organization',
+  429: 'a limit of the caller (or too many failed requests): retry after Retry-After seconds',
   503: 'database or auth-api unavailable; retry after Retry-After seconds',
 });
 const messageErrors = { ...errors, ...problemResponses({ 404: 'no such group or no such message in it' }) };
@@ -41,9 +43,9 @@ const digitsOnlyLimit = (max: number) => async (request: FastifyRequest) => {
 /** Thin HTTP layer: validation by schema, authentication by hook, everything else in the service. */
 export async function messageRoutes(
   app: HttpServer,
-  deps: { service: MessageService; verifier: UserTokenVerifier },
+  deps: { service: MessageService; verifier: UserTokenVerifier; limits: ChatLimits },
 ) {
-  const { service } = deps;
+  const { service, limits } = deps;
   await routeScope(app, (scope) => {
     // TypeBox's own checker: request bodies are validated strictly (no coercion of 123 into "123");
     // querystring and params are converted from strings first.
@@ -55,7 +57,20 @@ export async function messageRoutes(
       { parseAs: 'string' },
       scope.getDefaultJsonParser('error', 'error'),
     );
+    // An address that failed too often is refused before any work, a user right after authentication
+    // (both from memory: no round trip); every 401/403/404 is counted afterwards.
+    scope.addHook('onRequest', async (request) => limits.assertNotBlocked({ address: request.clientKey }));
     const requireUser = registerUserPrincipal(scope, deps.verifier);
+    const callerId = (request: FastifyRequest) => (request.principal as { userId: string } | null)?.userId;
+    scope.addHook('preHandler', async (request) => limits.assertNotBlocked({ userId: callerId(request) }));
+    scope.addHook('onResponse', async (request, reply) => {
+      if (!ChatLimits.isFailure(reply.statusCode)) return;
+      await limits
+        .recordFailure({ userId: callerId(request), address: request.clientKey })
+        .catch((error) =>
+          request.log.warn({ err: error, event: 'failure_count_failed' }, 'failure not counted'),
+        );
+    });
 
     const base = '/api/chat/groups/:group_id/messages';
     const security = [{ bearerAuth: [] }];
@@ -63,6 +78,7 @@ export async function messageRoutes(
     scope.post(
       base,
       {
+        preHandler: limitHook(limits, 'message_post', 'message_post_minute'),
         schema: {
           tags: ['messages'],
           summary: 'Post a message or a reply (idempotent per client_message_id)',
@@ -141,6 +157,7 @@ export async function messageRoutes(
     scope.patch(
       `${base}/:message_id`,
       {
+        preHandler: limitHook(limits, 'message_edit', 'message_edit_minute'),
         schema: {
           tags: ['messages'],
           summary: 'Edit a message (its sender only)',
@@ -195,6 +212,7 @@ export async function messageRoutes(
       scope.route({
         method,
         url: `${base}/:message_id/reactions/:emoji`,
+        preHandler: limitHook(limits, 'reaction'),
         schema: {
           tags: ['messages'],
           summary: add ? 'Add your reaction (idempotent)' : 'Remove your reaction (idempotent)',

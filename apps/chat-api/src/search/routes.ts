@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { bearerToken, requireUser } from '../auth/plugin.ts';
 import { userRouteErrors, userScope } from '../auth/user-scope.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
+import { type ChatLimits, limitHook } from '../limits.ts';
 import type { SearchService } from './service.ts';
 
 const SearchPageSchema = Type.Object({
@@ -15,13 +16,14 @@ const SearchPageSchema = Type.Object({
 
 export async function searchRoutes(
   app: HttpServer,
-  deps: { service: SearchService; verifier: UserTokenVerifier },
+  deps: { service: SearchService; verifier: UserTokenVerifier; limits: ChatLimits },
 ) {
   await app.register(async (plugin) => {
     const scope = userScope(plugin, deps.verifier);
     scope.get(
       '/api/chat/search',
       {
+        preHandler: limitHook(deps.limits, 'search'),
         schema: {
           tags: ['search'],
           summary: 'Search messages',

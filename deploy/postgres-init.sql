@@ -1,0 +1,2 @@
+-- The second database: each service owns its own.
+create database chat;
