@@ -406,7 +406,13 @@ describe('clients declared in configuration', () => {
         SERVICE_CLIENT_SECRET: DEMO.serviceClientSecret,
         SEED_DEMO_DATA: 'false',
         SIGNING_KEY_PUBLISH_AHEAD_SECONDS: '0',
-        ...(target.target.kind === 'postgres' ? { DATABASE_URL: target.target.url } : { DATA_DIR: dataDir! }),
+        // A server-backed start is the production profile, which requires the key secret.
+        ...(target.target.kind === 'postgres'
+          ? {
+              DATABASE_URL: target.target.url,
+              SIGNING_KEY_ENCRYPTION_SECRET: 'test-signing-key-secret-0123456789abcdef',
+            }
+          : { DATA_DIR: dataDir! }),
         ...env,
       });
       return startAuthApi(config, { bus: new MemoryBus(), logger: createLogger('auth-api', 'silent') });
