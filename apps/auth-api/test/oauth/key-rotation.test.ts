@@ -44,7 +44,13 @@ describe('signing key rotation (injected clock)', () => {
       ACCESS_TOKEN_TTL_SECONDS: String(TTL),
       SIGNING_KEY_PUBLISH_AHEAD_SECONDS: String(AHEAD),
       RATE_LIMIT_TOKEN_PER_CLIENT: '100000',
-      ...(target.target.kind === 'postgres' ? { DATABASE_URL: target.target.url } : {}),
+      // A server-backed start is the production profile, which requires the key secret.
+      ...(target.target.kind === 'postgres'
+        ? {
+            DATABASE_URL: target.target.url,
+            SIGNING_KEY_ENCRYPTION_SECRET: 'test-signing-key-secret-0123456789abcdef',
+          }
+        : {}),
     });
     const effective =
       config.database.kind === 'pglite'
