@@ -82,6 +82,9 @@ async function authorizeInBrowser(
       }, 40_000).unref(),
     ),
   ]);
+  // The callback server has the request once its response is on the way: let the page finish loading
+  // before closing it (Chromium can hang closing a page in the middle of a navigation).
+  await page.locator('#done').waitFor();
   await page.close();
   return { attempt, url };
 }
