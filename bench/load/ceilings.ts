@@ -4,14 +4,14 @@
  * - es256: node:crypto ECDSA P-256 / SHA-256 signatures (ieee-p1363 encoding, as JWS wants) per second
  *   on one thread, over a JWT-sized signing input. No token endpoint on one event loop can issue more
  *   tokens per second than this.
- * - argon2: Argon2id verifications per second with auth-api's own PasswordHasher (same parameters as a
+ * - argon2: Argon2id verifications per second with auth-api's own Argon2idHasher (same parameters as a
  *   login), one at a time (the cost of one hash) and with `concurrency` in flight, as a server's libuv
  *   pool runs them. Each login is one verification, so the concurrent figure bounds login req/s.
  *
  * Started by bench/run.ts with its input as JSON on stdin; prints one JSON result on stdout.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { PasswordHasher } from '../../apps/auth-api/src/users/passwords.ts';
+import { Argon2idHasher } from '../../apps/auth-api/src/crypto/argon2id.ts';
 import { childInput } from '../lib/processes.ts';
 
 export type CeilingInput =
@@ -56,7 +56,7 @@ function es256(seconds: number): Es256Ceiling {
 }
 
 async function argon2(seconds: number, concurrency: number): Promise<Argon2Ceiling> {
-  const hasher = new PasswordHasher();
+  const hasher = new Argon2idHasher();
   const password = 'correct-horse-battery-staple';
   const hash = await hasher.hash(password);
   const verifyFor = async (ms: number, inFlight: number) => {

@@ -65,7 +65,7 @@ export async function startAuthApi(
   core.mail.sender.start();
   await ensureDeclaredClients(core);
   if (config.demo.seed) {
-    const { created } = await seedDemoData(database.db, core.passwords, config.demo.password);
+    const { created } = await seedDemoData(database.db, core.hasher, config.demo.password);
     if (created > 0) logger.info({ event: 'demo_data_seeded', created }, 'demo data seeded');
   }
   if (config.profile === 'production') {
@@ -113,7 +113,7 @@ async function refuseDefaultPasswords(core: AuthCore): Promise<void> {
     .execute();
   const exposed: string[] = [];
   for (const row of rows) {
-    if (row.password_hash && (await core.passwords.verify(row.password_hash, DEFAULT_DEMO_PASSWORD)))
+    if (row.password_hash && (await core.hasher.verify(row.password_hash, DEFAULT_DEMO_PASSWORD)))
       exposed.push(row.email);
   }
   if (exposed.length > 0)

@@ -149,7 +149,12 @@ export async function runCli(
     if (config.redisUrl && config.database.kind === 'postgres') {
       cliBus = createBus(config.redisUrl);
     }
-    const clients = createClientService({ db: database.db, logger, ...(cliBus ? { bus: cliBus } : {}) });
+    const clients = createClientService({
+      db: database.db,
+      hasher: core.hasher,
+      logger,
+      ...(cliBus ? { bus: cliBus } : {}),
+    });
     switch (commandName) {
       case 'clients create': {
         if (!values.name) throw new UsageError('clients create needs --name');

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { type AuditRepository, createAuditRepository } from './audit/repository.ts';
 import type { AuthConfig } from './config.ts';
+import { Argon2idHasher } from './crypto/argon2id.ts';
 import type { AuthDB } from './db/schema.ts';
 import { createGrantRepository } from './grants/repository.ts';
 import { GrantService } from './grants/service.ts';
@@ -19,7 +20,6 @@ import { SessionService } from './sessions/service.ts';
 import { TokenIssuer } from './tokens/issuer.ts';
 import { RevocationList } from './tokens/revocations.ts';
 import { TokenVerifier } from './tokens/verifier.ts';
-import { PasswordHasher } from './users/passwords.ts';
 import { createUserRepository, type UserRepository } from './users/repository.ts';
 
 /** What the process provides: storage, messaging, logs, the clock. */
@@ -49,7 +49,7 @@ export interface AuthCore {
   tokenVerifier: TokenVerifier;
   sessions: SessionService;
   users: UserRepository;
-  passwords: PasswordHasher;
+  hasher: Argon2idHasher;
   principals: PrincipalResolver;
   /** Every named limit of auth-api (limits.ts), shared across instances through Redis when configured. */
   limits: AuthLimits;
@@ -144,7 +144,7 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     tokenVerifier,
     sessions,
     users,
-    passwords: new PasswordHasher(config.argon2),
+    hasher: new Argon2idHasher(config.argon2),
     principals,
     limits: createAuthLimits(deps.rateLimiter, config),
     grants,

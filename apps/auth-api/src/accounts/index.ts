@@ -48,7 +48,7 @@ export function accountServicesFor(core: AuthCore): AccountServices {
     accounts: accountRepository,
     users: core.users,
     orgs,
-    passwords: core.passwords,
+    passwords: core.hasher,
     sessions: core.sessions,
     identity,
     audit: core.audit,
@@ -75,7 +75,7 @@ function identityDeps(
   return {
     users: core.users,
     orgs,
-    passwords: core.passwords,
+    passwords: core.hasher,
     sessions: core.sessions,
     tokens: core.tokenIssuer,
     limits: core.limits,

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { createAuditRepository } from '../audit/repository.ts';
 import type { AuthCore } from '../core.ts';
+import type { Argon2idHasher } from '../crypto/argon2id.ts';
 import type { AuthDB } from '../db/schema.ts';
 import { createClientRepository } from './repository.ts';
 import { registerClientRoutes } from './routes.ts';
@@ -13,6 +14,7 @@ export { ClientService } from './service.ts';
 
 export function createClientService(deps: {
   db: Kysely<AuthDB>;
+  hasher: Argon2idHasher;
   logger: Logger;
   now?: () => number;
   exclusiveDatabase?: boolean;
@@ -21,6 +23,7 @@ export function createClientService(deps: {
 }): ClientService {
   return new ClientService({
     repository: createClientRepository(deps.db),
+    hasher: deps.hasher,
     audit: createAuditRepository(deps.db),
     logger: deps.logger,
     ...(deps.now ? { now: deps.now } : {}),
@@ -43,6 +46,7 @@ export function clientServiceFor(core: AuthCore): ClientService {
   if (!service) {
     service = createClientService({
       db: core.db,
+      hasher: core.hasher,
       logger: core.logger,
       now: core.now,
       exclusiveDatabase: core.config.database.kind === 'pglite',

@@ -1,33 +1,9 @@
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
-import { hash, verify } from '@node-rs/argon2';
+import type { Argon2idHasher } from '../crypto/argon2id.ts';
 
 /** 256 random bits, base64url: 43 characters. */
 export function generateClientSecret(): string {
   return randomBytes(32).toString('base64url');
-}
-
-/**
- * Argon2id, OWASP baseline (19 MiB, 2 passes, 1 lane): a stolen database yields hashes that are slow
- * to attack even for a supplied (lower-entropy) secret. About 20 ms of CPU per verification, which is
- * why the hot path never pays it twice for the same secret (see VerifiedSecretCache).
- */
-const ARGON2ID_OPTIONS = {
-  algorithm: 2 /* Algorithm.Argon2id */,
-  memoryCost: 19_456,
-  timeCost: 2,
-  parallelism: 1,
-} as const;
-
-export function hashClientSecret(secret: string): Promise<string> {
-  return hash(secret, ARGON2ID_OPTIONS);
-}
-
-export async function verifyClientSecret(secretHash: string, secret: string): Promise<boolean> {
-  try {
-    return await verify(secretHash, secret);
-  } catch {
-    return false;
-  }
 }
 
 const MAX_ENTRIES = 10_000;
@@ -63,11 +39,17 @@ export class VerifiedSecretCache {
   }
 
   /** Argon2id verification, deduplicated per (row, presented value) while it runs; caches a success. */
-  async verify(secretId: string, secretHash: string, secret: string, digest: Buffer): Promise<boolean> {
+  async verify(
+    hasher: Argon2idHasher,
+    secretId: string,
+    secretHash: string,
+    secret: string,
+    digest: Buffer,
+  ): Promise<boolean> {
     const key = `${secretId}:${digest.toString('base64url')}`;
     let pending = this.#inFlight.get(key);
     if (!pending) {
-      pending = verifyClientSecret(secretHash, secret).finally(() => this.#inFlight.delete(key));
+      pending = hasher.verify(secretHash, secret).finally(() => this.#inFlight.delete(key));
       this.#inFlight.set(key, pending);
     }
     const ok = await pending;

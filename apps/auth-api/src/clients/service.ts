@@ -11,6 +11,7 @@ import { type EventBus, problems, uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { type AuditEntry, type AuditRepository, type AuditWrite, actorOf } from '../audit/repository.ts';
 import type { DeclaredClient } from '../config.ts';
+import type { Argon2idHasher } from '../crypto/argon2id.ts';
 import { insufficientScope } from '../principal/errors.ts';
 import { isPlatformAdmin, type Principal } from '../principal/principal.ts';
 import { PLATFORM_CLIENT_ID } from '../tokens/claims.ts';
@@ -25,12 +26,7 @@ import {
   type SecretVersion,
   type TokenEndpointAuthMethod,
 } from './repository.ts';
-import {
-  generateClientSecret,
-  hashClientSecret,
-  VerifiedSecretCache,
-  verifyClientSecret,
-} from './secrets.ts';
+import { generateClientSecret, VerifiedSecretCache } from './secrets.ts';
 
 // client_id: unreserved URI characters only, so it never needs encoding in Basic auth or a path.
 const CLIENT_ID_REGEX = new RegExp(CLIENT_ID_PATTERN);
@@ -77,8 +73,6 @@ export interface AuthenticateHooks {
   beforeSlowVerification?: () => Promise<void>;
 }
 
-const DUMMY_SECRET = 'not-a-real-client-secret-only-burns-the-same-time';
-
 /**
  * On a shared database, how long a cached client record is trusted without news from the bus: the
  * bound on a change missed because its bus message was lost (the bus is bypassed while it is down).
@@ -101,10 +95,12 @@ export class ClientService {
   readonly #bus: EventBus | null;
   #listening = false;
   #busWasDown = false;
-  #dummyHash: Promise<string> | null = null;
+  readonly #hasher: Argon2idHasher;
 
   constructor(options: {
     repository: ClientRepository;
+    /** The process's one Argon2id hasher: client secrets share its bound with passwords. */
+    hasher: Argon2idHasher;
     logger: Logger;
     now?: () => number;
     /**
@@ -124,6 +120,7 @@ export class ClientService {
   }) {
     this.#audit = options.audit;
     this.#repository = options.repository;
+    this.#hasher = options.hasher;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     const shared = !options.exclusiveDatabase && options.bus !== undefined;
@@ -227,7 +224,7 @@ export class ClientService {
       clientSecret = input.clientSecret ?? generateClientSecret();
     }
     const now = new Date(this.#now());
-    const secretRow = clientSecret ? { id: uuidv7(), hash: await hashClientSecret(clientSecret) } : null;
+    const secretRow = clientSecret ? { id: uuidv7(), hash: await this.#hasher.hash(clientSecret) } : null;
     let record: ClientRecord;
     try {
       record = await this.#repository.insert(
@@ -385,7 +382,8 @@ export class ClientService {
       let current = false;
       for (const secret of existing.secrets) {
         if (secret.expiresAt !== null) continue;
-        if (await this.#cache.verify(secret.id, secret.hash, client.secret, digest)) current = true;
+        if (await this.#cache.verify(this.#hasher, secret.id, secret.hash, client.secret, digest))
+          current = true;
       }
       if (!current) {
         await this.#replaceSecret(client.clientId, client.secret, 0);
@@ -448,7 +446,8 @@ export class ClientService {
       return null;
     }
     for (const row of found.secrets) {
-      if (await this.#cache.verify(row.id, row.hash, secret, digest)) return stripSecrets(found);
+      if (await this.#cache.verify(this.#hasher, row.id, row.hash, secret, digest))
+        return stripSecrets(found);
     }
     return null;
   }
@@ -492,7 +491,7 @@ export class ClientService {
   ): Promise<Date> {
     const nowMs = this.#now();
     const expireAt = new Date(nowMs + graceSeconds * 1000);
-    const row = { id: uuidv7(), hash: await hashClientSecret(clientSecret) };
+    const row = { id: uuidv7(), hash: await this.#hasher.hash(clientSecret) };
     const done = await this.#repository.addSecretAndExpireOthers(
       clientId,
       row,
@@ -507,8 +506,7 @@ export class ClientService {
   }
 
   async #burn(secret: string): Promise<void> {
-    this.#dummyHash ??= hashClientSecret(DUMMY_SECRET);
-    await verifyClientSecret(await this.#dummyHash, secret);
+    await this.#hasher.verifyOrBurn(undefined, secret);
   }
 
   /** Platform admins (and the local operator) only; a client token without admin:clients gets 403 insufficient_scope. */

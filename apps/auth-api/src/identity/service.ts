@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import { emailKey } from '../accounts/limits.ts';
 import type { AccountMail } from '../accounts/service.ts';
 import type { AuditEntry, AuditRepository } from '../audit/repository.ts';
+import type { Argon2idHasher } from '../crypto/argon2id.ts';
 import type { AuthDB } from '../db/schema.ts';
 import type { AuthLimits } from '../limits.ts';
 import type { MfaService } from '../mfa/service.ts';
@@ -18,7 +19,6 @@ import { authenticationRequired, invalidSession } from '../principal/errors.ts';
 import { isOrgAdmin, type Principal, type UserPrincipal } from '../principal/principal.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { TokenIssuer } from '../tokens/issuer.ts';
-import type { PasswordHasher } from '../users/passwords.ts';
 import { EmailTakenError, type UserRecord, type UserRepository } from '../users/repository.ts';
 import { emailTaken, invalidCredentials, notOrgAdmin, orgNotFound, userRequired } from './errors.ts';
 
@@ -30,7 +30,7 @@ export type Transactional = <T>(work: (trx: Kysely<AuthDB>) => Promise<T>) => Pr
 export interface IdentityServiceDeps {
   users: UserRepository;
   orgs: OrgRepository;
-  passwords: PasswordHasher;
+  passwords: Argon2idHasher;
   sessions: SessionService;
   tokens: TokenIssuer;
   limits: AuthLimits;

@@ -1,7 +1,7 @@
 import { uuidv7 } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
+import type { Argon2idHasher } from '../crypto/argon2id.ts';
 import type { AuthDB, GroupRole, UserRole } from '../db/schema.ts';
-import type { PasswordHasher } from '../users/passwords.ts';
 
 /** The contract's demo data. Emails are the logins; the password is DEMO_PASSWORD. */
 export const DEMO_USERS = {
@@ -37,7 +37,7 @@ const DEMO_GROUPS: {
  */
 export async function seedDemoData(
   db: Kysely<AuthDB>,
-  passwords: PasswordHasher,
+  passwords: Argon2idHasher,
   password: string,
 ): Promise<{ created: number }> {
   let created = 0;

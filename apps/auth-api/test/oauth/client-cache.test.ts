@@ -86,6 +86,7 @@ describe.each([
     let clock = Date.now();
     const service = createClientService({
       db: core.db,
+      hasher: core.hasher,
       logger: core.logger,
       now: () => clock,
       exclusiveDatabase,
@@ -144,7 +145,8 @@ describe('client records cached on a shared database, changes announced on the b
 
   async function pair(bus: MemoryBus, clock: () => number) {
     const core = api.running.core;
-    const make = () => createClientService({ db: core.db, logger: core.logger, now: clock, bus });
+    const make = () =>
+      createClientService({ db: core.db, hasher: core.hasher, logger: core.logger, now: clock, bus });
     const reader = make();
     const writer = make();
     // Subscriptions are made asynchronously: let them land.

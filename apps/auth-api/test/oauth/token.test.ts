@@ -332,7 +332,11 @@ describe('POST /oauth/token (client_credentials)', () => {
     const core = api.running.core;
     const client = await createClient(api, { scopes: [] });
     // Another process (a fresh service over the same database) has not seen this secret yet.
-    const fresh = new ClientService({ repository: createClientRepository(core.db), logger: core.logger });
+    const fresh = new ClientService({
+      repository: createClientRepository(core.db),
+      hasher: core.hasher,
+      logger: core.logger,
+    });
     let slow = 0;
     const hooks = {
       beforeSlowVerification: async () => {

@@ -1,7 +1,11 @@
 import { HttpProblem } from '@groupchat/service-kit';
 import { hash, verify } from '@node-rs/argon2';
 
-/** OWASP's Argon2id baseline: 19 MiB, 2 passes, 1 lane. */
+/**
+ * OWASP's Argon2id baseline: 19 MiB, 2 passes, 1 lane. About 20 ms of CPU per run: a stolen database
+ * yields hashes that are slow to attack, whether of a password or of a (supplied, lower-entropy)
+ * client secret.
+ */
 const ARGON2ID_OPTIONS = {
   algorithm: 2 /* Algorithm.Argon2id */,
   memoryCost: 19_456,
@@ -9,12 +13,9 @@ const ARGON2ID_OPTIONS = {
   parallelism: 1,
 } as const;
 
-export const MIN_PASSWORD_LENGTH = 8;
+/** A value nobody knows, hashed once, so that checking against "no such account" costs a real verify. */
+const BURN_VALUE = 'not-a-real-secret-only-burns-the-same-time';
 
-/**
- * Argon2id password hashing. `verifyOrBurn` spends the same work when the account does not exist, so
- * the login answer takes as long for an unknown email as for a wrong password (no user enumeration).
- */
 export interface Argon2Bounds {
   maxConcurrentHashes: number;
   maxQueuedHashes: number;
@@ -55,16 +56,23 @@ export class Semaphore {
   }
 }
 
-export class PasswordHasher {
-  #dummyHash: Promise<string> | null = null;
+/**
+ * The one Argon2id hasher of auth-api, for passwords and client secrets alike, so that one bound
+ * covers all Argon2id work in the process. `verifyOrBurn` spends the same work when the account or
+ * client does not exist, so the answer takes as long for an unknown email or client_id as for a wrong
+ * password or secret (no enumeration).
+ */
+export class Argon2idHasher {
+  #burnHash: Promise<string> | null = null;
   readonly #hashes: Semaphore;
   readonly #verifies: Semaphore;
 
   constructor(
     bounds: Argon2Bounds = { maxConcurrentHashes: 2, maxQueuedHashes: 32, maxConcurrentVerifies: 4 },
   ) {
-    // libuv runs Argon2 on its 4 worker threads: new-password hashes never hold more than their own slots,
-    // so logins (verifies) always find threads, however many registrations arrive.
+    // libuv runs Argon2 on its 4 worker threads: new hashes (registrations, password changes, new client
+    // secrets) never hold more than their own slots, so verifications (logins, client authentication)
+    // always find threads, however many registrations arrive.
     this.#hashes = new Semaphore(bounds.maxConcurrentHashes, bounds.maxQueuedHashes);
     this.#verifies = new Semaphore(bounds.maxConcurrentVerifies);
   }
@@ -73,24 +81,23 @@ export class PasswordHasher {
     return this.#hashes.running;
   }
 
-  async hash(password: string): Promise<string> {
-    const done = await this.#hashes.run(() => hash(password, ARGON2ID_OPTIONS));
+  async hash(secret: string): Promise<string> {
+    const done = await this.#hashes.run(() => hash(secret, ARGON2ID_OPTIONS));
     if (!done)
       throw new HttpProblem(
         503,
         'password_hashing_busy',
         'too many passwords are being set right now; retry shortly',
-        {
-          headers: { 'retry-after': '1' },
-        },
+        { headers: { 'retry-after': '1' } },
       );
     return done.value;
   }
 
-  async verify(passwordHash: string, password: string): Promise<boolean> {
+  /** False for a mismatch and for a malformed stored hash (never throws). */
+  async verify(secretHash: string, secret: string): Promise<boolean> {
     const done = await this.#verifies.run(async () => {
       try {
-        return await verify(passwordHash, password);
+        return await verify(secretHash, secret);
       } catch {
         return false;
       }
@@ -98,10 +105,11 @@ export class PasswordHasher {
     return done?.value ?? false;
   }
 
-  async verifyOrBurn(passwordHash: string | undefined, password: string): Promise<boolean> {
-    if (passwordHash !== undefined) return this.verify(passwordHash, password);
-    this.#dummyHash ??= hash('not-a-real-password-only-burns-time', ARGON2ID_OPTIONS);
-    await this.verify(await this.#dummyHash, password);
+  /** `verify`, or, when there is no stored hash, the same work against a hash nobody matches. */
+  async verifyOrBurn(secretHash: string | undefined, secret: string): Promise<boolean> {
+    if (secretHash !== undefined) return this.verify(secretHash, secret);
+    this.#burnHash ??= hash(BURN_VALUE, ARGON2ID_OPTIONS);
+    await this.verify(await this.#burnHash, secret);
     return false;
   }
 }
