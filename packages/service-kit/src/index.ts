@@ -7,6 +7,7 @@ export * from './expiring-sets.ts';
 export * from './http.ts';
 export * from './ids.ts';
 export * from './logger.ts';
+export * from './pg-errors.ts';
 export * from './principal.ts';
 export * from './problem.ts';
 export * from './profile.ts';

@@ -73,11 +73,6 @@ function toClient(row: ClientRow): ClientRecord {
   };
 }
 
-/** Postgres unique violation (23505): a client_id already taken. */
-export function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown })?.code === '23505';
-}
-
 /** The only place that speaks SQL about OAuth clients and their secrets. */
 export function createClientRepository(db: Kysely<AuthDB>) {
   return {

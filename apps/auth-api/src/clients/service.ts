@@ -7,7 +7,7 @@ import {
   MAX_GRACE_SECONDS,
   MIN_SUPPLIED_SECRET_LENGTH,
 } from '@groupchat/contract';
-import { type EventBus, problems, uuidv7 } from '@groupchat/service-kit';
+import { type EventBus, isUniqueViolation, problems, uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { type AuditEntry, type AuditRepository, type AuditWrite, actorOf } from '../audit/repository.ts';
 import type { DeclaredClient } from '../config.ts';
@@ -17,14 +17,13 @@ import { isPlatformAdmin, type Principal } from '../principal/principal.ts';
 import { PLATFORM_CLIENT_ID } from '../tokens/claims.ts';
 import { ClientRecordCache } from './record-cache.ts';
 import { checkRegistration } from './registration.ts';
-import {
-  type ClientRecord,
-  type ClientRepository,
-  type ClientType,
-  type ClientWithSecrets,
-  isUniqueViolation,
-  type SecretVersion,
-  type TokenEndpointAuthMethod,
+import type {
+  ClientRecord,
+  ClientRepository,
+  ClientType,
+  ClientWithSecrets,
+  SecretVersion,
+  TokenEndpointAuthMethod,
 } from './repository.ts';
 import { generateClientSecret, VerifiedSecretCache } from './secrets.ts';
 

@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { AuthDB, UserRole } from '../db/schema.ts';
 
@@ -18,11 +19,6 @@ export class EmailTakenError extends Error {
     super('email already registered');
     this.name = 'EmailTakenError';
   }
-}
-
-/** Postgres unique_violation (same SQLSTATE from `pg` and PGlite). */
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === '23505';
 }
 
 const userColumns = [
