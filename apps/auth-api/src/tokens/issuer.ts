@@ -1,4 +1,5 @@
-import { createHash, randomFillSync, sign } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
+import { uuidv7 } from '@groupchat/service-kit';
 import type { KeyService } from '../keys/service.ts';
 import { SIGNING_ALG } from '../keys/service.ts';
 import { type AccessTokenClaims, PLATFORM_CLIENT_ID } from './claims.ts';
@@ -113,7 +114,7 @@ export class TokenIssuer {
       ...partial,
       iat,
       exp: iat + this.#ttlSeconds,
-      jti: jtiV7(nowMs),
+      jti: uuidv7(nowMs),
     };
     return {
       access_token: this.#sign('at+jwt', claims),
@@ -160,28 +161,4 @@ export function derToJoseSignature(der: Buffer): Buffer {
     offset += 2 + length;
   }
   return out;
-}
-
-const RANDOM_POOL_BYTES = 4096;
-const randomPool = Buffer.alloc(RANDOM_POOL_BYTES);
-let randomOffset = RANDOM_POOL_BYTES;
-
-/**
- * A UUIDv7 (RFC 9562) for `jti`, like service-kit's uuidv7 but drawing its random bits from a pool
- * refilled 4 KiB at a time from the CSPRNG (as node's randomUUID does): one randomBytes call per token
- * showed up as a tenth of the token endpoint's CPU.
- */
-export function jtiV7(nowMs: number): string {
-  if (randomOffset + 10 > RANDOM_POOL_BYTES) {
-    randomFillSync(randomPool);
-    randomOffset = 0;
-  }
-  const bytes = Buffer.allocUnsafe(16);
-  bytes.writeUIntBE(nowMs, 0, 6);
-  randomPool.copy(bytes, 6, randomOffset, randomOffset + 10);
-  randomOffset += 10;
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -1,6 +1,6 @@
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { derToJoseSignature, jtiV7 } from '../../src/tokens/issuer.ts';
+import { derToJoseSignature } from '../../src/tokens/issuer.ts';
 
 describe('ECDSA DER → JWS signature conversion (the issuer’s hot path)', () => {
   it('gives what node’s ieee-p1363 verification accepts, over many signatures', () => {
@@ -24,22 +24,5 @@ describe('ECDSA DER → JWS signature conversion (the issuer’s hot path)', () 
   it('refuses what is not a DER ECDSA signature', () => {
     expect(() => derToJoseSignature(Buffer.from([0x31, 0x00]))).toThrow();
     expect(() => derToJoseSignature(Buffer.from([0x30, 0x04, 0x03, 0x00, 0x02, 0x00]))).toThrow();
-  });
-});
-
-describe('jti (UUIDv7 from a random pool)', () => {
-  it('is a time-ordered, unique UUIDv7 across pool refills', () => {
-    const seen = new Set<string>();
-    let previous = '';
-    const base = Date.now();
-    for (let i = 0; i < 5_000; i++) {
-      const id = jtiV7(base + i);
-      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      expect(id > previous).toBe(true);
-      previous = id;
-      seen.add(id);
-    }
-    expect(seen.size).toBe(5_000);
-    expect(Number.parseInt(jtiV7(base).replace(/-/g, '').slice(0, 12), 16)).toBe(base);
   });
 });

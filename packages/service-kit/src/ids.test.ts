@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { isUuid, uuidv7 } from './ids.ts';
+
+describe('uuidv7 (random bits from a pool)', () => {
+  it('is a time-ordered, unique UUIDv7 across pool refills', () => {
+    const seen = new Set<string>();
+    let previous = '';
+    const base = Date.now();
+    // 5,000 ids draw 50,000 random bytes: a dozen refills of the 4 KiB pool.
+    for (let i = 0; i < 5_000; i++) {
+      const id = uuidv7(base + i);
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(id > previous).toBe(true);
+      expect(isUuid(id)).toBe(true);
+      previous = id;
+      seen.add(id);
+    }
+    expect(seen.size).toBe(5_000);
+    expect(Number.parseInt(uuidv7(base).replace(/-/g, '').slice(0, 12), 16)).toBe(base);
+  });
+
+  it('never repeats within one millisecond', () => {
+    const now = Date.now();
+    const ids = new Set(Array.from({ length: 2_000 }, () => uuidv7(now)));
+    expect(ids.size).toBe(2_000);
+  });
+});
