@@ -18,7 +18,8 @@ import { PrincipalResolver } from './principal/resolver.ts';
 import { createSessionRepository } from './sessions/repository.ts';
 import { SessionService } from './sessions/service.ts';
 import { TokenIssuer } from './tokens/issuer.ts';
-import { RevocationList } from './tokens/revocations.ts';
+import { createRevocationRepository } from './tokens/revocation-repository.ts';
+import { RevocationService } from './tokens/revocations.ts';
 import { TokenVerifier } from './tokens/verifier.ts';
 import { createUserRepository, type UserRepository } from './users/repository.ts';
 
@@ -44,7 +45,7 @@ export interface AuthCore {
   logger: Logger;
   now: () => number;
   keys: KeyService;
-  revocations: RevocationList;
+  revocations: RevocationService;
   tokenIssuer: TokenIssuer;
   tokenVerifier: TokenVerifier;
   sessions: SessionService;
@@ -76,8 +77,8 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
     now,
     audit: createAuditRepository(db),
   });
-  const revocations = new RevocationList({
-    db,
+  const revocations = new RevocationService({
+    repository: createRevocationRepository(db),
     bus,
     logger,
     pollMs: config.revocationPollMs,
@@ -94,7 +95,7 @@ export function createAuthCore(deps: AuthDeps): AuthCore {
   });
   const tokenVerifier = new TokenVerifier({
     keys,
-    revocations,
+    revocations: revocations.list,
     issuer: config.issuer,
     audience: 'auth-api',
     now,

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { InvalidGrant } from '../oauth/errors.ts';
-import type { RevocationList } from '../tokens/revocations.ts';
+import type { RevocationService } from '../tokens/revocations.ts';
 import type { ConsentRecord, GrantRecord, GrantRepository } from './repository.ts';
 
 export type { ConsentRecord, GrantRecord };
@@ -19,7 +19,7 @@ const OPAQUE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 
 export interface GrantServiceOptions {
   repository: GrantRepository;
-  revocations: RevocationList;
+  revocations: RevocationService;
   logger: Logger;
   codeTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -37,7 +37,7 @@ export interface GrantServiceOptions {
  */
 export class GrantService {
   readonly #repository: GrantRepository;
-  readonly #revocations: RevocationList;
+  readonly #revocations: RevocationService;
   readonly #logger: Logger;
   readonly #options: GrantServiceOptions;
   readonly #now: () => number;

@@ -20,7 +20,7 @@ export async function registerOAuth(app: HttpServer, core: AuthCore): Promise<vo
     // token we issue, whichever resource server it names.
     verifier: new TokenVerifier({
       keys: core.keys,
-      revocations: core.revocations,
+      revocations: core.revocations.list,
       issuer: config.issuer,
       audience: RESOURCE_SERVERS,
       now: core.now,

@@ -5,7 +5,7 @@ import type { ClientService } from '../clients/service.ts';
 import type { GrantService } from '../grants/service.ts';
 import { type AccessTokenClaims, isUserToken } from '../tokens/claims.ts';
 import type { TokenIssuer } from '../tokens/issuer.ts';
-import type { RevocationList } from '../tokens/revocations.ts';
+import type { RevocationService } from '../tokens/revocations.ts';
 import { InvalidTokenError, type TokenVerifier } from '../tokens/verifier.ts';
 import type { PresentedClientCredentials } from './client-authentication.ts';
 import type { DelegatedGrantParams, DelegatedGrants } from './delegated-grants.ts';
@@ -20,7 +20,7 @@ export interface OAuthServiceDeps {
   issuer: TokenIssuer;
   /** Accepts tokens for every resource server we issue for (introspection and revocation). */
   verifier: TokenVerifier;
-  revocations: RevocationList;
+  revocations: RevocationService;
   limits: OAuthRateLimits;
   logger: Logger;
   issuerUrl: string;

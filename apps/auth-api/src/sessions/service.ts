@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { uuidv7 } from '@groupchat/service-kit';
-import type { RevocationList } from '../tokens/revocations.ts';
+import type { RevocationService } from '../tokens/revocations.ts';
 import type { SessionRecord, SessionRepository } from './repository.ts';
 
 export function hashSessionToken(token: string): string {
@@ -13,7 +13,7 @@ export function hashSessionToken(token: string): string {
  */
 export class SessionService {
   readonly #repository: SessionRepository;
-  readonly #revocations: RevocationList;
+  readonly #revocations: RevocationService;
   readonly #ttlSeconds: number;
   readonly #accessTokenTtlSeconds: number;
   readonly #now: () => number;
@@ -22,7 +22,7 @@ export class SessionService {
 
   constructor(options: {
     repository: SessionRepository;
-    revocations: RevocationList;
+    revocations: RevocationService;
     ttlSeconds: number;
     accessTokenTtlSeconds: number;
     now?: () => number;
