@@ -9,6 +9,7 @@ import {
   migrateToLatest,
   openDatabase,
   type RateLimiter,
+  Resources,
 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
@@ -37,67 +38,51 @@ export async function startAuthApi(
   overrides: { bus?: EventBus; logger?: Logger; rateLimiter?: RateLimiter; now?: () => number } = {},
 ): Promise<RunningAuthApi> {
   const logger = overrides.logger ?? createLogger('auth-api', config.logLevel);
-  // A PGlite directory is ours alone while we run (the CLI checks this lock before opening it).
-  const unlock =
-    config.database.kind === 'pglite' && config.database.dataDir
-      ? lockDataDir(config.database.dataDir)
-      : () => {};
-  const database = await openDatabase<AuthDB>(config.database);
-  const applied = await migrateToLatest(database.db, migrations);
-  if (applied.length > 0)
-    logger.info({ event: 'migrations_applied', migrations: applied }, 'database migrated');
-  const ownsBus = !overrides.bus;
-  const bus =
-    overrides.bus ??
-    createBus(config.redisUrl, {
-      onError: (error) => logger.warn({ err: error, event: 'redis_error' }, 'redis error'),
+  // Whatever a failed step leaves open (lock, database, bus, limiter, core, port) is closed again.
+  const resources = new Resources();
+  return resources.starting(async () => {
+    // A PGlite directory is ours alone while we run (the CLI checks this lock before opening it).
+    if (config.database.kind === 'pglite' && config.database.dataDir)
+      resources.add(lockDataDir(config.database.dataDir), (unlock) => unlock());
+    const database = resources.add(await openDatabase<AuthDB>(config.database), (d) => d.close());
+    const applied = await migrateToLatest(database.db, migrations);
+    if (applied.length > 0)
+      logger.info({ event: 'migrations_applied', migrations: applied }, 'database migrated');
+    const bus =
+      overrides.bus ??
+      resources.add(
+        createBus(config.redisUrl, {
+          onError: (error) => logger.warn({ err: error, event: 'redis_error' }, 'redis error'),
+        }),
+        (b) => b.close(),
+      );
+    const rateLimiter =
+      overrides.rateLimiter ??
+      resources.add(createRateLimiter(config.redisUrl, config.rateLimitKeyPrefix), (r) => r.close());
+    const core = createAuthCore({
+      config: withKeySecret(config),
+      db: database.db,
+      bus,
+      rateLimiter,
+      logger,
+      ...(overrides.now ? { now: overrides.now } : {}),
     });
-  const rateLimiter = overrides.rateLimiter ?? createRateLimiter(config.redisUrl, config.rateLimitKeyPrefix);
-  const core = createAuthCore({
-    config: withKeySecret(config),
-    db: database.db,
-    bus,
-    rateLimiter,
-    logger,
-    ...(overrides.now ? { now: overrides.now } : {}),
-  });
-  await startAuthCore(core);
-  core.mail.sender.start();
-  await ensureDeclaredClients(core);
-  if (config.demo.seed) {
-    const { created } = await seedDemoData(database.db, core.hasher, config.demo.password);
-    if (created > 0) logger.info({ event: 'demo_data_seeded', created }, 'demo data seeded');
-  }
-  if (config.profile === 'production') {
-    try {
-      await refuseDefaultPasswords(core);
-    } catch (error) {
-      stopAuthCore(core);
-      if (ownsBus) await bus.close();
-      if (!overrides.rateLimiter) await rateLimiter.close();
-      await database.close();
-      unlock();
-      throw error;
+    await startAuthCore(core);
+    resources.add(core, stopAuthCore);
+    core.mail.sender.start();
+    resources.add(core.mail.sender, (sender) => sender.stop());
+    await ensureDeclaredClients(core);
+    if (config.demo.seed) {
+      const { created } = await seedDemoData(database.db, core.hasher, config.demo.password);
+      if (created > 0) logger.info({ event: 'demo_data_seeded', created }, 'demo data seeded');
     }
-  }
-  const app = await buildApp(core);
-  const address = await app.listen({ port: config.port, host: config.host });
-  const url = address.replace('[::1]', '127.0.0.1');
-  logger.info({ event: 'listening', url }, `auth-api listening on ${url}`);
-  return {
-    app,
-    core,
-    url,
-    async close() {
-      await app.close();
-      stopAuthCore(core);
-      await core.mail.sender.stop();
-      if (ownsBus) await bus.close();
-      if (!overrides.rateLimiter) await rateLimiter.close();
-      await database.close();
-      unlock();
-    },
-  };
+    if (config.profile === 'production') await refuseDefaultPasswords(core);
+    const app = resources.add(await buildApp(core), (a) => a.close());
+    const address = await app.listen({ port: config.port, host: config.host });
+    const url = address.replace('[::1]', '127.0.0.1');
+    logger.info({ event: 'listening', url }, `auth-api listening on ${url}`);
+    return { app, core, url, close: () => resources.close() };
+  });
 }
 
 /**

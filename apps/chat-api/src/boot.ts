@@ -8,6 +8,7 @@ import {
   type ExpiringSets,
   migrateToLatest,
   openDatabase,
+  Resources,
 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -43,53 +44,48 @@ export interface StartOverrides {
 export async function startChatApi(env: Env, overrides: StartOverrides = {}): Promise<RunningChatApi> {
   const config = loadChatConfig(env);
   const logger = overrides.logger ?? createLogger('chat-api', config.logLevel);
-  const database =
-    overrides.database ?? (await openDatabase<ChatDB>(config.database, { extensions: CHAT_DB_EXTENSIONS }));
-  const ownBus = overrides.bus === undefined;
-  const bus =
-    overrides.bus ??
-    createBus(config.redisUrl, {
-      onError: (error) => logger.warn({ err: error, event: 'bus_error' }, 'bus error'),
-    });
-  const ownState = overrides.sharedState === undefined;
-  const sharedState =
-    overrides.sharedState ??
-    createExpiringSets(config.redisUrl, {
-      onError: (error) => logger.warn({ err: error, event: 'shared_state_error' }, 'shared state error'),
-    });
-  try {
+  // Whatever a failed step leaves open (database, bus, shared state, the app) is closed again.
+  const resources = new Resources();
+  return resources.starting(async () => {
+    const database =
+      overrides.database ??
+      resources.add(await openDatabase<ChatDB>(config.database, { extensions: CHAT_DB_EXTENSIONS }), (d) =>
+        d.close(),
+      );
+    const bus =
+      overrides.bus ??
+      resources.add(
+        createBus(config.redisUrl, {
+          onError: (error) => logger.warn({ err: error, event: 'bus_error' }, 'bus error'),
+        }),
+        (b) => b.close(),
+      );
+    const sharedState =
+      overrides.sharedState ??
+      resources.add(
+        createExpiringSets(config.redisUrl, {
+          onError: (error) => logger.warn({ err: error, event: 'shared_state_error' }, 'shared state error'),
+        }),
+        (state) => state.close(),
+      );
     const applied = await migrateToLatest(database.db, migrations);
     if (applied.length > 0)
       logger.info({ event: 'migrations_applied', migrations: applied }, 'database migrated');
-    const chat = await buildApp({
-      config,
-      logger,
-      database,
-      bus,
-      sharedState,
-      ...(overrides.dispatcher ? { dispatcher: overrides.dispatcher } : {}),
-      ...(overrides.instanceId ? { instanceId: overrides.instanceId } : {}),
-    });
+    const chat = resources.add(
+      await buildApp({
+        config,
+        logger,
+        database,
+        bus,
+        sharedState,
+        ...(overrides.dispatcher ? { dispatcher: overrides.dispatcher } : {}),
+        ...(overrides.instanceId ? { instanceId: overrides.instanceId } : {}),
+      }),
+      (c) => c.close(),
+    );
     const address = await chat.app.listen({ port: config.port, host: config.host });
     const url = address.replace('[::1]', 'localhost');
     logger.info({ event: 'chat_api_listening', url }, 'chat-api listening');
-    return {
-      ...chat,
-      url,
-      config,
-      database,
-      bus,
-      close: async () => {
-        await chat.close();
-        if (ownBus) await bus.close();
-        if (ownState) await sharedState.close();
-        if (!overrides.database) await database.close();
-      },
-    };
-  } catch (error) {
-    if (ownBus) await bus.close();
-    if (ownState) await sharedState.close();
-    if (!overrides.database) await database.close();
-    throw error;
-  }
+    return { ...chat, url, config, database, bus, close: () => resources.close() };
+  });
 }

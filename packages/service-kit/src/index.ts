@@ -6,6 +6,7 @@ export * from './db.ts';
 export * from './expiring-sets.ts';
 export * from './http.ts';
 export * from './ids.ts';
+export * from './lifecycle.ts';
 export * from './logger.ts';
 export * from './pg-errors.ts';
 export * from './principal.ts';

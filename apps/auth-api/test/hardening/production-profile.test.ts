@@ -1,7 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, createHttpServer, createLogger, MemoryBus } from '@groupchat/service-kit';
+import {
+  ConfigError,
+  createHttpServer,
+  createLogger,
+  dataDirHolder,
+  MemoryBus,
+} from '@groupchat/service-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAuthApi } from '../../src/boot.ts';
 import { DEFAULT_DEMO_PASSWORD, loadAuthConfig } from '../../src/config.ts';
@@ -90,6 +98,29 @@ describe('production profile (start)', () => {
     await expect(
       startAuthApi(production, { bus: new MemoryBus(), logger: createLogger('auth-api', 'silent') }),
     ).rejects.toThrow(/admin@platform\.example/);
+    // The refused start closed what it had opened: the directory is free again.
+    expect(dataDirHolder(dataDir)).toBeNull();
+  }, 180_000);
+
+  it('a start that fails late (its port is taken) closes what it opened, and the next start works', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-failed-start-'));
+    dirs.push(dir);
+    const dataDir = join(dir, 'auth');
+    const blocker = createServer();
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as AddressInfo).port)),
+    );
+    const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+    const start = () =>
+      startAuthApi(loadAuthConfig(env), { bus: new MemoryBus(), logger: createLogger('auth-api', 'silent') });
+    await expect(start()).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect(dataDirHolder(dataDir)).toBeNull();
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    // The database and the lock were released: the same directory starts again in this process.
+    const running = await start();
+    expect(dataDirHolder(dataDir)).toBe(process.pid);
+    await running.close();
+    expect(dataDirHolder(dataDir)).toBeNull();
   }, 180_000);
 });
 
