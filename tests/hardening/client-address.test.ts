@@ -3,8 +3,9 @@
  * bucket, and nobody chooses their address by sending X-Forwarded-For. Distinct clients are distinct
  * loopback source addresses (127.0.0.2, 127.0.0.3, …: Linux routes all of 127/8 to lo).
  */
-import { startTestAuthApi, type TestAuthApi } from '@groupchat/auth-api/testing';
+
 import { addressKey } from '@groupchat/service-kit';
+import { startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { startWebServer, type WebServer } from '@groupchat/web/server';
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

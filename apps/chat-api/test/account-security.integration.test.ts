@@ -2,7 +2,7 @@
  * Password reset and change end sessions on both services: chat-api refuses every token minted before
  * within 5 s, through the same session-ended events as logout. The reset link is read from a real mail.
  */
-import { linkOf, startTestMailbox, type TestMailbox } from '@groupchat/auth-api/testing-mail';
+import { linkOf, startTestMailbox, type TestMailbox } from '@groupchat/testkit/mailbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,

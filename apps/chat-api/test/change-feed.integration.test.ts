@@ -4,8 +4,8 @@
  * revocation knows it at once: they catch up from auth-api's change feed.
  */
 import { MemoryBus } from '@groupchat/service-kit';
+import { startTestChatApi, type TestChatApi } from '@groupchat/testkit/chat-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestChatApi, type TestChatApi } from '../src/testing.ts';
 import {
   api,
   DEMO,

@@ -1,8 +1,8 @@
 import { type Database, openDatabase } from '@groupchat/service-kit';
 import { createTestDatabaseTarget } from '@groupchat/testkit';
+import { startTestChatApi, type TestChatApi } from '@groupchat/testkit/chat-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatDB } from '../src/db/schema.ts';
-import { startTestChatApi, type TestChatApi } from '../src/testing.ts';
 import {
   api,
   DEMO,

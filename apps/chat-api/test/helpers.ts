@@ -5,7 +5,6 @@
  */
 import { createServer, Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/auth-api/testing';
 import {
   createBus,
   createExpiringSets,
@@ -14,8 +13,9 @@ import {
   MemoryBus,
   MemoryExpiringSets,
 } from '@groupchat/service-kit';
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
+import { startTestChatApi, type TestChatApi } from '@groupchat/testkit/chat-api';
 import { WebSocket } from 'ws';
-import { startTestChatApi, type TestChatApi } from '../src/testing.ts';
 
 export { DEMO };
 

@@ -1,5 +1,5 @@
-import { startTestAuthApi } from '@groupchat/auth-api/testing';
 import { uuidv7 } from '@groupchat/service-kit';
+import { startTestAuthApi } from '@groupchat/testkit/auth-api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

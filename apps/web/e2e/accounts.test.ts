@@ -36,7 +36,7 @@ let mail: MailTesting;
 let totp: Totp;
 
 beforeAll(async () => {
-  mail = await importFrom<MailTesting>('apps/auth-api/src/testing-mail.ts');
+  mail = await importFrom<MailTesting>('packages/testkit/src/mailbox.ts');
   totp = await importFrom<Totp>('apps/auth-api/src/mfa/totp.ts');
   mailbox = await mail.startTestMailbox();
   platform = await startPlatform({ authEnv: { SMTP_URL: mailbox.url, RATE_LIMIT_MFA_PER_USER: '100' } });

@@ -73,8 +73,8 @@ export interface PlatformOptions {
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const kit = await importFrom<ServiceKit>('packages/service-kit/src/index.ts');
-  const authTesting = await importFrom<AuthTesting>('apps/auth-api/src/testing.ts');
-  const chatTesting = await importFrom<ChatTesting>('apps/chat-api/src/testing.ts');
+  const authTesting = await importFrom<AuthTesting>('packages/testkit/src/auth-api.ts');
+  const chatTesting = await importFrom<ChatTesting>('packages/testkit/src/chat-api.ts');
   const bus = new kit.MemoryBus();
   const closers: (() => Promise<void>)[] = [];
   try {

@@ -23,7 +23,10 @@ describe('runService', () => {
   it('closes the service on SIGTERM and exits 0', async () => {
     const proc = new FakeProcess();
     let closed = 0;
-    await runService('svc', async () => ({ close: async () => void (closed += 1) }), { process: proc });
+    const close = async () => {
+      closed += 1;
+    };
+    await runService('svc', async () => ({ close }), { process: proc });
     expect(proc.exits).toEqual([]);
     proc.emit('SIGTERM');
     expect(await proc.exited).toBe(0);

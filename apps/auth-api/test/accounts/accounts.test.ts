@@ -1,4 +1,7 @@
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
+import { linkOf, startTestMailbox, type TestMailbox } from '@groupchat/testkit/mailbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSessionToken } from '../../src/sessions/service.ts';
 import {
   expectAuthenticationRequired,
   expectProblem,
@@ -6,10 +9,7 @@ import {
   sessionCookieOf,
   setCookieLine,
   TestClient,
-} from '../../src/identity/test-client.ts';
-import { hashSessionToken } from '../../src/sessions/service.ts';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '../../src/testing.ts';
-import { linkOf, startTestMailbox, type TestMailbox } from '../../src/testing-mail.ts';
+} from '../support/test-client.ts';
 
 const PASSWORD = 'a-fresh-password-for-tests-42';
 const NEW_PASSWORD = 'another-password-for-tests-43';

@@ -1,8 +1,8 @@
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
+import { linkOf, startTestMailbox, type TestMailbox } from '@groupchat/testkit/mailbox';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, TestClient } from '../../src/identity/test-client.ts';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '../../src/testing.ts';
-import { linkOf, startTestMailbox, type TestMailbox } from '../../src/testing-mail.ts';
+import { expectProblem, TestClient } from '../support/test-client.ts';
 
 const PASSWORD = 'audit-test-password-42';
 

@@ -2,13 +2,13 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
+import { linkOf, startTestMailbox, type TestMailbox } from '@groupchat/testkit/mailbox';
 import { simpleParser } from 'mailparser';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestClient } from '../../src/identity/test-client.ts';
 import { MailSender } from '../../src/mail/sender.ts';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '../../src/testing.ts';
-import { linkOf, startTestMailbox, type TestMailbox } from '../../src/testing-mail.ts';
+import { TestClient } from '../support/test-client.ts';
 
 describe('mail outbox over SMTP', () => {
   let mailbox: TestMailbox;

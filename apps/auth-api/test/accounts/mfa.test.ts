@@ -1,13 +1,13 @@
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCode } from '../../src/mfa/totp.ts';
 import {
   expectAuthenticationRequired,
   expectProblem,
   sessionCookieOf,
   setCookieLine,
   TestClient,
-} from '../../src/identity/test-client.ts';
-import { totpCode } from '../../src/mfa/totp.ts';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '../../src/testing.ts';
+} from '../support/test-client.ts';
 
 const STEP_MS = 30_000;
 

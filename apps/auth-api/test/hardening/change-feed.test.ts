@@ -1,6 +1,6 @@
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '../../src/testing.ts';
 
 let auth: TestAuthApi;
 let serviceToken: string;

@@ -10,10 +10,10 @@ import {
   dataDirHolder,
   MemoryBus,
 } from '@groupchat/service-kit';
+import { freePort } from '@groupchat/testkit/auth-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAuthApi } from '../../src/boot.ts';
 import { DEFAULT_DEMO_PASSWORD, loadAuthConfig } from '../../src/config.ts';
-import { freePort } from '../../src/testing.ts';
 
 const SECRET = 'profile-test-signing-secret-0123456789abcdef';
 

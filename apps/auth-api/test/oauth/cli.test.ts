@@ -5,11 +5,11 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger, MemoryBus } from '@groupchat/service-kit';
 import { createTestDatabaseTarget } from '@groupchat/testkit';
+import { freePort } from '@groupchat/testkit/auth-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthApi } from '../../src/boot.ts';
 import { runCli } from '../../src/cli.ts';
 import { loadAuthConfig } from '../../src/config.ts';
-import { freePort } from '../../src/testing.ts';
 import { basic, postForm, request, type TokenBody } from './helpers.ts';
 
 const run = promisify(execFile);

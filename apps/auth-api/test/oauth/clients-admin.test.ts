@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, MemoryBus } from '@groupchat/service-kit';
 import { createTestDatabaseTarget } from '@groupchat/testkit';
+import { freePort } from '@groupchat/testkit/auth-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthApi } from '../../src/boot.ts';
 import { clientServiceFor } from '../../src/clients/index.ts';
 import { loadAuthConfig } from '../../src/config.ts';
-import { freePort } from '../../src/testing.ts';
 import {
   adminToken,
   basic,

@@ -1,7 +1,7 @@
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { clientServiceFor } from '../../src/clients/index.ts';
 import type { Actor } from '../../src/clients/service.ts';
 import { USER_TOKEN_SCOPES } from '../../src/identity/service.ts';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '../../src/testing.ts';
 
 export type { TestAuthApi };
 export { DEMO };

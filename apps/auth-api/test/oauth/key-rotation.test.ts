@@ -1,11 +1,11 @@
 import { createLogger, MemoryBus } from '@groupchat/service-kit';
 import { createTestDatabaseTarget } from '@groupchat/testkit';
+import { freePort } from '@groupchat/testkit/auth-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAuthApi, startAuthApi } from '../../src/boot.ts';
 import { loadAuthConfig } from '../../src/config.ts';
 import type { SigningKeyRepository, StoredKey } from '../../src/keys/repository.ts';
 import { KeyService } from '../../src/keys/service.ts';
-import { freePort } from '../../src/testing.ts';
 import {
   basic,
   DEMO,

@@ -1,9 +1,9 @@
 import { Channels } from '@groupchat/contract';
 import { createLogger, MemoryBus, MemoryRateLimiter } from '@groupchat/service-kit';
+import { freePort, startTestAuthApi } from '@groupchat/testkit/auth-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { createAuthCore, startAuthCore, stopAuthCore } from '../../src/core.ts';
-import { freePort, startTestAuthApi } from '../../src/testing.ts';
 import {
   basic,
   createClient,

@@ -455,7 +455,7 @@ describe('token endpoint logging', () => {
     });
     const { startAuthApi } = await import('../../src/boot.ts');
     const { loadAuthConfig } = await import('../../src/config.ts');
-    const { freePort } = await import('../../src/testing.ts');
+    const { freePort } = await import('@groupchat/testkit/auth-api');
     const port = await freePort();
     const base = loadAuthConfig({
       PORT: String(port),

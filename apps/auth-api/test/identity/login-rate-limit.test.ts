@@ -1,6 +1,6 @@
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '../testing.ts';
-import { type ApiResponse, expectProblem, TestClient } from './test-client.ts';
+import { type ApiResponse, expectProblem, TestClient } from '../support/test-client.ts';
 
 function expectRateLimited(response: ApiResponse): void {
   expectProblem(response, 429, 'rate_limited');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '../testing.ts';
 import {
   expectAuthenticationRequired,
   expectInvalidToken,
@@ -9,7 +9,7 @@ import {
   MALFORMED_IDS,
   setCookieLine,
   TestClient,
-} from './test-client.ts';
+} from '../support/test-client.ts';
 
 const NEW_PASSWORD = 'a-fresh-password-for-tests-42';
 

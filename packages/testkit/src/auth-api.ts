@@ -1,9 +1,10 @@
+import { type RunningAuthApi, startAuthApi } from '@groupchat/auth-api/boot';
+import { loadAuthConfig } from '@groupchat/auth-api/config';
+import { DEMO_USERS } from '@groupchat/auth-api/seed/demo';
 import { createLogger, type EventBus, MemoryBus } from '@groupchat/service-kit';
-import { createTestDatabaseTarget, freePort } from '@groupchat/testkit';
 import type { Logger } from 'pino';
-import { type RunningAuthApi, startAuthApi } from './boot.ts';
-import { loadAuthConfig } from './config.ts';
-import { DEMO_USERS } from './seed/demo.ts';
+import { createTestDatabaseTarget } from './database.ts';
+import { freePort } from './ports.ts';
 
 export const DEMO = {
   // Not the public default: on TEST_DATABASE_URL the start is a production one, which refuses it.

@@ -1,3 +1,4 @@
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectAuthenticationRequired,
@@ -8,8 +9,7 @@ import {
   type LoggedIn,
   MALFORMED_IDS,
   TestClient,
-} from '../identity/test-client.ts';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '../testing.ts';
+} from '../support/test-client.ts';
 
 const PASSWORD = 'group-tests-password-1';
 const UNKNOWN_ID = '0190f3a0-0000-7000-8000-000000000000';

@@ -1,7 +1,7 @@
 import { Channels, type MembershipEvent } from '@groupchat/contract';
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LoggedIn, TestClient } from '../identity/test-client.ts';
-import { DEMO, startTestAuthApi, type TestAuthApi } from '../testing.ts';
+import { type LoggedIn, TestClient } from '../support/test-client.ts';
 
 interface Received {
   event: MembershipEvent;

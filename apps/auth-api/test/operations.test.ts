@@ -1,5 +1,5 @@
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, startTestAuthApi, type TestAuthApi } from './testing.ts';
 
 describe('auth-api operations', () => {
   let api: TestAuthApi;

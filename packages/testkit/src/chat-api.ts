@@ -1,3 +1,5 @@
+import { type RunningChatApi, startChatApi } from '@groupchat/chat-api/boot';
+import { CHAT_DB_EXTENSIONS, type ChatDB } from '@groupchat/chat-api/db/schema';
 import {
   createLogger,
   type Database,
@@ -6,10 +8,9 @@ import {
   MemoryBus,
   openDatabase,
 } from '@groupchat/service-kit';
-import { createTestDatabaseTarget } from '@groupchat/testkit';
 import type { Logger } from 'pino';
-import { type RunningChatApi, startChatApi } from './boot.ts';
-import { CHAT_DB_EXTENSIONS, type ChatDB } from './db/schema.ts';
+import { DEMO } from './auth-api.ts';
+import { createTestDatabaseTarget } from './database.ts';
 
 export interface TestChatApi {
   /** e.g. http://127.0.0.1:54321 */
@@ -24,7 +25,7 @@ export interface TestChatApi {
  * chat-api on a free port with a throw-away database (PGlite in memory, or a fresh database on
  * TEST_DATABASE_URL), talking to the auth-api at `authUrl`. Pass the bus auth-api publishes on
  * (a shared MemoryBus, or a RedisBus) so membership and revocation events arrive. The service client's
- * secret defaults to the demo one of @groupchat/auth-api/testing. Pass another instance's `database`
+ * secret defaults to the demo one of ./auth-api.ts. Pass another instance's `database`
  * (`first.chat.database`) to run several instances on one chat database, as in production.
  */
 export async function startTestChatApi(options: {
@@ -38,7 +39,6 @@ export async function startTestChatApi(options: {
 }): Promise<TestChatApi> {
   const env: Record<string, string> = { ...options.env };
   if (!env.SERVICE_CLIENT_SECRET) {
-    const { DEMO } = await import('@groupchat/auth-api/testing');
     env.SERVICE_CLIENT_SECRET = DEMO.serviceClientSecret;
     env.SERVICE_CLIENT_ID ??= DEMO.serviceClientId;
   }
