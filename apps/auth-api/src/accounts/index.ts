@@ -1,6 +1,7 @@
 import type { HttpServer } from '@groupchat/service-kit';
 import type { AuthCore } from '../core.ts';
-import { IdentityService, type Transactional } from '../identity/service.ts';
+import { type RunInTransaction, transactionRunner } from '../db/transaction.ts';
+import { IdentityService } from '../identity/service.ts';
 import { createMfaRepository } from '../mfa/repository.ts';
 import { MfaService } from '../mfa/service.ts';
 import { createOrgRepository } from '../orgs/repository.ts';
@@ -23,9 +24,9 @@ export function accountServicesFor(core: AuthCore): AccountServices {
   if (found) return found;
   const orgs = createOrgRepository(core.db);
   const accountRepository = createAccountRepository(core.db);
-  const transaction: Transactional = (work) => core.db.transaction().execute(work);
+  const transaction = transactionRunner(core.db);
   const mfa = new MfaService({
-    db: core.db,
+    transaction,
     repository: createMfaRepository(core.db),
     users: core.users,
     audit: core.audit,
@@ -44,7 +45,7 @@ export function accountServicesFor(core: AuthCore): AccountServices {
   });
   const identity = new IdentityService(identityDeps(transaction, core, orgs, mail, mfa));
   const accounts = new AccountsService({
-    db: core.db,
+    transaction,
     accounts: accountRepository,
     users: core.users,
     orgs,
@@ -66,7 +67,7 @@ export function accountServicesFor(core: AuthCore): AccountServices {
 }
 
 function identityDeps(
-  transaction: Transactional,
+  transaction: RunInTransaction,
   core: AuthCore,
   orgs: ReturnType<typeof createOrgRepository>,
   mail: AccountMail,
@@ -83,7 +84,6 @@ function identityDeps(
     audit: core.audit,
     mail,
     mfa,
-    db: core.db,
   };
 }
 

@@ -2,6 +2,7 @@ import type { InvitationStatusDto } from '@groupchat/contract';
 import { uuidv7 } from '@groupchat/service-kit';
 import { type Kysely, sql } from 'kysely';
 import type { AccountTokenKind, AuthDB } from '../db/schema.ts';
+import { executorOf, type Tx } from '../db/transaction.ts';
 
 export interface InvitationRecord {
   id: string;
@@ -62,9 +63,10 @@ export function invitationStatus(invitation: InvitationRecord, now: number): Inv
 export function createAccountRepository(db: Kysely<AuthDB>) {
   return {
     async insertToken(
-      executor: Kysely<AuthDB>,
+      tx: Tx | null,
       token: { kind: AccountTokenKind; userId: string; tokenHash: string; expiresAt: Date },
     ): Promise<void> {
+      const executor = executorOf(db, tx);
       await executor
         .insertInto('account_tokens')
         .values({
@@ -79,11 +81,12 @@ export function createAccountRepository(db: Kysely<AuthDB>) {
 
     /** Uses the token up (one statement, so two concurrent uses cannot both win); its user, or undefined. */
     async consumeToken(
-      executor: Kysely<AuthDB>,
+      tx: Tx | null,
       kind: AccountTokenKind,
       tokenHash: string,
       now: Date,
     ): Promise<string | undefined> {
+      const executor = executorOf(db, tx);
       const row = await executor
         .updateTable('account_tokens')
         .set({ used_at: now })
@@ -97,12 +100,8 @@ export function createAccountRepository(db: Kysely<AuthDB>) {
     },
 
     /** Every other outstanding token of that kind dies too (an older reset mail stops working). */
-    async expireTokens(
-      executor: Kysely<AuthDB>,
-      kind: AccountTokenKind,
-      userId: string,
-      now: Date,
-    ): Promise<void> {
+    async expireTokens(tx: Tx | null, kind: AccountTokenKind, userId: string, now: Date): Promise<void> {
+      const executor = executorOf(db, tx);
       await executor
         .updateTable('account_tokens')
         .set({ used_at: now })
@@ -138,7 +137,7 @@ export function createAccountRepository(db: Kysely<AuthDB>) {
     },
 
     async insertInvitation(
-      executor: Kysely<AuthDB>,
+      tx: Tx | null,
       invitation: {
         id: string;
         orgId: string;
@@ -149,6 +148,7 @@ export function createAccountRepository(db: Kysely<AuthDB>) {
         expiresAt: Date;
       },
     ): Promise<InvitationRecord> {
+      const executor = executorOf(db, tx);
       const row = await executor
         .insertInto('invitations')
         .values({
@@ -188,7 +188,8 @@ export function createAccountRepository(db: Kysely<AuthDB>) {
     },
 
     /** True when a pending invitation was revoked now. */
-    async revokeInvitation(executor: Kysely<AuthDB>, orgId: string, id: string, now: Date): Promise<boolean> {
+    async revokeInvitation(tx: Tx | null, orgId: string, id: string, now: Date): Promise<boolean> {
+      const executor = executorOf(db, tx);
       const row = await executor
         .updateTable('invitations')
         .set({ revoked_at: now })
@@ -203,10 +204,11 @@ export function createAccountRepository(db: Kysely<AuthDB>) {
 
     /** Marks a pending, unexpired invitation accepted (single use); the invitation, or undefined. */
     async claimInvitation(
-      executor: Kysely<AuthDB>,
+      tx: Tx | null,
       tokenHash: string,
       now: Date,
     ): Promise<InvitationRecord | undefined> {
+      const executor = executorOf(db, tx);
       const row = await executor
         .updateTable('invitations')
         .set({ accepted_at: now })

@@ -5,11 +5,10 @@ import type {
   LoginResponse as TokenResponseDto,
 } from '@groupchat/contract';
 import { type RateLimiter, uuidv7 } from '@groupchat/service-kit';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { AuditRepository } from '../audit/repository.ts';
 import type { Argon2idHasher } from '../crypto/argon2id.ts';
-import type { AuthDB } from '../db/schema.ts';
+import type { RunInTransaction, Tx } from '../db/transaction.ts';
 import { emailTaken, notOrgAdmin } from '../identity/errors.ts';
 import { type IdentityService, normalizeEmail, requireOrgMember } from '../identity/service.ts';
 import type { OutboxRepository } from '../mail/outbox.ts';
@@ -49,7 +48,7 @@ export class AccountMail {
     this.#deps = deps;
   }
 
-  async queueVerification(trx: Kysely<AuthDB>, user: UserRecord): Promise<void> {
+  async queueVerification(trx: Tx, user: UserRecord): Promise<void> {
     const { token, hash } = newToken();
     await this.#deps.accounts.insertToken(trx, {
       kind: 'email_verify',
@@ -70,7 +69,7 @@ export class AccountMail {
 }
 
 export interface AccountsServiceDeps {
-  db: Kysely<AuthDB>;
+  transaction: RunInTransaction;
   accounts: AccountRepository;
   users: UserRepository;
   orgs: OrgRepository;
@@ -112,7 +111,7 @@ export class AccountsService {
   ): Promise<InvitationDto> {
     const admin = requireOrgMember(caller, orgId);
     if (!isOrgAdmin(admin)) throw notOrgAdmin();
-    const { db, accounts, users, orgs, outbox, templates, audit, now } = this.#deps;
+    const { transaction, accounts, users, orgs, outbox, templates, audit, now } = this.#deps;
     await enforceLimit(
       this.#deps.rateLimiter,
       `invite:user:${admin.userId}`,
@@ -123,7 +122,7 @@ export class AccountsService {
     if (await users.emailExists(email)) throw emailTaken();
     const org = await orgs.findById(admin.orgId);
     const { token, hash } = newToken();
-    const invitation = await db.transaction().execute(async (trx) => {
+    const invitation = await transaction(async (trx) => {
       const created = await accounts.insertInvitation(trx, {
         id: uuidv7(),
         orgId: admin.orgId,
@@ -166,10 +165,10 @@ export class AccountsService {
   async revokeInvitation(caller: Principal, orgId: string, invitationId: string, ip: string): Promise<void> {
     const admin = requireOrgMember(caller, orgId);
     if (!isOrgAdmin(admin)) throw notOrgAdmin();
-    const { db, accounts, audit, now } = this.#deps;
+    const { transaction, accounts, audit, now } = this.#deps;
     const invitation = await accounts.findInvitation(admin.orgId, invitationId.toLowerCase());
     if (!invitation) throw invitationNotFound();
-    await db.transaction().execute(async (trx) => {
+    await transaction(async (trx) => {
       if (!(await accounts.revokeInvitation(trx, admin.orgId, invitation.id, new Date(now())))) return;
       await audit.record(trx, {
         orgId: admin.orgId,
@@ -186,12 +185,12 @@ export class AccountsService {
     ip: string,
   ): Promise<{ response: TokenResponseDto; cookieValue: string }> {
     await this.#throttleIp('accept', ip);
-    const { db, accounts, users, passwords, audit, now } = this.#deps;
+    const { transaction, accounts, users, passwords, audit, now } = this.#deps;
     // Hashed before the transaction: Argon2 must not hold a database connection.
     const passwordHash = await passwords.hash(input.password);
     let user: UserRecord;
     try {
-      user = await db.transaction().execute(async (trx) => {
+      user = await transaction(async (trx) => {
         const invitation = await accounts.claimInvitation(trx, hashToken(input.token), new Date(now()));
         if (!invitation) throw invalidAccountToken();
         const created = await users.insert(
@@ -233,8 +232,8 @@ export class AccountsService {
 
   async verifyEmail(token: string, ip: string): Promise<void> {
     await this.#throttleIp('verify', ip);
-    const { db, accounts, users, audit, now } = this.#deps;
-    await db.transaction().execute(async (trx) => {
+    const { transaction, accounts, users, audit, now } = this.#deps;
+    await transaction(async (trx) => {
       const userId = await accounts.consumeToken(trx, 'email_verify', hashToken(token), new Date(now()));
       if (!userId) throw invalidAccountToken();
       await users.markEmailVerified(userId, trx);
@@ -284,9 +283,9 @@ export class AccountsService {
   /** New password; every session of the user ends and every token minted before is refused. */
   async reset(input: { token: string; password: string }, ip: string): Promise<void> {
     await this.#throttleIp('reset', ip);
-    const { db, accounts, users, passwords, audit, now } = this.#deps;
+    const { transaction, accounts, users, passwords, audit, now } = this.#deps;
     const passwordHash = await passwords.hash(input.password);
-    const userId = await db.transaction().execute(async (trx) => {
+    const userId = await transaction(async (trx) => {
       const at = new Date(now());
       const found = await accounts.consumeToken(trx, 'password_reset', hashToken(input.token), at);
       if (!found) throw invalidAccountToken();
@@ -312,7 +311,7 @@ export class AccountsService {
     input: { current_password: string; new_password: string },
     ip: string,
   ): Promise<void> {
-    const { db, users, passwords, audit } = this.#deps;
+    const { transaction, users, passwords, audit } = this.#deps;
     await enforceLimit(
       this.#deps.rateLimiter,
       `password-change:user:${caller.userId}`,
@@ -323,7 +322,7 @@ export class AccountsService {
     if (!current || !(await passwords.verify(current.passwordHash, input.current_password)))
       throw wrongCurrentPassword();
     const passwordHash = await passwords.hash(input.new_password);
-    await db.transaction().execute(async (trx) => {
+    await transaction(async (trx) => {
       await users.setPasswordHash(caller.userId, passwordHash, trx);
       await audit.record(trx, {
         orgId: caller.orgId,
@@ -341,7 +340,7 @@ export class AccountsService {
     const ended = await this.#deps.sessions.endAllForUser(userId, exceptSessionId);
     const user = await this.#deps.users.findById(userId);
     for (const sessionId of ended) {
-      await this.#deps.audit.record(this.#deps.db, {
+      await this.#deps.audit.record(null, {
         orgId: user?.orgId ?? null,
         type: 'session.ended',
         actor: { type: 'system', id: null },

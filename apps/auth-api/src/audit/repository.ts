@@ -2,6 +2,7 @@ import type { AuditEventType } from '@groupchat/contract';
 import { uuidv7 } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { AuthDB } from '../db/schema.ts';
+import { executorOf, type Tx } from '../db/transaction.ts';
 import type { Principal } from '../principal/principal.ts';
 
 export interface AuditParty {
@@ -35,7 +36,7 @@ export function actorOf(principal: Principal): AuditParty {
 }
 
 /** Work to run inside the audited change's transaction. */
-export type AuditWrite = (trx: Kysely<AuthDB>) => Promise<void>;
+export type AuditWrite = (tx: Tx) => Promise<void>;
 
 export interface AuditRow {
   id: string;
@@ -52,7 +53,8 @@ export interface AuditRow {
 export function createAuditRepository(db: Kysely<AuthDB>) {
   return {
     /** Pass the transaction of the audited change: the event is written with it or not at all. */
-    async record(executor: Kysely<AuthDB>, entry: AuditEntry): Promise<void> {
+    async record(tx: Tx | null, entry: AuditEntry): Promise<void> {
+      const executor = executorOf(db, tx);
       await executor
         .insertInto('audit_events')
         .values({

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AuditWrite } from '../audit/repository.ts';
 import type { AuthDB, TokenEndpointAuthMethod } from '../db/schema.ts';
+import { asTx } from '../db/transaction.ts';
 
 export type ClientType = 'confidential' | 'public';
 export type { TokenEndpointAuthMethod };
@@ -173,7 +174,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
             .values({ id: secret.id, client_id: client.clientId, secret_hash: secret.hash, created_at: now })
             .execute();
         }
-        await audit?.(trx);
+        await audit?.(asTx(trx));
         return toClient(row);
       });
     },
@@ -231,7 +232,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
           .set({ updated_at: now })
           .where('client_id', '=', clientId)
           .execute();
-        await audit?.(trx);
+        await audit?.(asTx(trx));
         return true;
       });
     },
@@ -244,7 +245,7 @@ export function createClientRepository(db: Kysely<AuthDB>) {
           .where('client_id', '=', clientId)
           .executeTakeFirst();
         const deleted = Number(result.numDeletedRows) > 0;
-        if (deleted) await audit?.(trx);
+        if (deleted) await audit?.(asTx(trx));
         return deleted;
       });
     },

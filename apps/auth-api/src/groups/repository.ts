@@ -1,6 +1,7 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { AuditWrite } from '../audit/repository.ts';
 import type { AuthDB, GroupKind, GroupRole } from '../db/schema.ts';
+import { asTx } from '../db/transaction.ts';
 
 export interface GroupRecord {
   id: string;
@@ -132,7 +133,7 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
       audit?: AuditWrite,
     ): Promise<{ group: GroupRecord; owner: { joinedAt: Date } | null }> {
       return db.transaction().execute(async (trx) => {
-        await audit?.(trx);
+        await audit?.(asTx(trx));
         const row = await trx
           .insertInto('groups')
           .values({ id: group.id, org_id: group.orgId, name: group.name, created_by: owner?.userId ?? null })
@@ -229,7 +230,7 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
             .returning(['joined_at'])
             .executeTakeFirst();
           if (!row) return { status: 'exists' as const };
-          await audit?.(trx);
+          await audit?.(asTx(trx));
           return { status: 'added' as const, joinedAt: row.joined_at };
         });
       } catch (error) {
@@ -247,7 +248,7 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
           .where('user_id', '=', userId)
           .executeTakeFirst();
         const removed = Number(result.numDeletedRows) > 0;
-        if (removed) await audit?.(trx);
+        if (removed) await audit?.(asTx(trx));
         return removed;
       });
     },
@@ -270,7 +271,7 @@ export function createGroupRepository(db: Kysely<AuthDB>) {
           .where('group_id', '=', groupId)
           .execute();
         await trx.deleteFrom('groups').where('id', '=', groupId).execute();
-        await audit?.(trx);
+        await audit?.(asTx(trx));
         return members.map((m) => m.user_id);
       });
     },

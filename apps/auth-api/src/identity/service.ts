@@ -6,12 +6,11 @@ import type {
   User as UserDto,
 } from '@groupchat/contract';
 import { addressKey, uuidv7 } from '@groupchat/service-kit';
-import type { Kysely } from 'kysely';
 import { emailKey } from '../accounts/limits.ts';
 import type { AccountMail } from '../accounts/service.ts';
 import type { AuditEntry, AuditRepository } from '../audit/repository.ts';
 import type { Argon2idHasher } from '../crypto/argon2id.ts';
-import type { AuthDB } from '../db/schema.ts';
+import type { RunInTransaction, Tx } from '../db/transaction.ts';
 import type { AuthLimits } from '../limits.ts';
 import type { MfaService } from '../mfa/service.ts';
 import type { OrgRecord, OrgRepository } from '../orgs/repository.ts';
@@ -25,8 +24,6 @@ import { emailTaken, invalidCredentials, notOrgAdmin, orgNotFound, userRequired 
 /** What a user access token from login or refresh may do at the resource servers. */
 export const USER_TOKEN_SCOPES = ['groups:read', 'groups:write', 'members:read'];
 
-export type Transactional = <T>(work: (trx: Kysely<AuthDB>) => Promise<T>) => Promise<T>;
-
 export interface IdentityServiceDeps {
   users: UserRepository;
   orgs: OrgRepository;
@@ -34,11 +31,10 @@ export interface IdentityServiceDeps {
   sessions: SessionService;
   tokens: TokenIssuer;
   limits: AuthLimits;
-  transaction: Transactional;
   audit: AuditRepository;
   mail: AccountMail;
   mfa: MfaService;
-  db: Kysely<AuthDB>;
+  transaction: RunInTransaction;
 }
 
 /** The caller as a user of `orgId`; another organization is answered as if it did not exist. */
@@ -173,7 +169,7 @@ export class IdentityService {
     /** The subject of the per-address limit (request.clientKey: IPv6 per /64). */
     clientKey: string = addressKey(clientIp),
   ): Promise<LoginResult> {
-    const { users, passwords, limits, audit, db } = this.#deps;
+    const { users, passwords, limits, audit } = this.#deps;
     const email = normalizeEmail(input.email);
     await limits.check(
       [
@@ -185,7 +181,7 @@ export class IdentityService {
     const found = await users.findCredentialsByEmail(email);
     const valid = await passwords.verifyOrBurn(found?.passwordHash, input.password);
     if (!found || !valid) {
-      await audit.record(db, {
+      await audit.record(null, {
         orgId: found?.orgId ?? null,
         type: 'user.login_failed',
         actor: { type: 'anonymous', id: null },
@@ -215,7 +211,7 @@ export class IdentityService {
     clientIp: string,
   ): Promise<{ response: TokenResponseDto; cookieValue: string }> {
     const { session, cookieValue } = await this.#deps.sessions.create(user.id);
-    await this.#deps.audit.record(this.#deps.db, {
+    await this.#deps.audit.record(null, {
       orgId: user.orgId,
       type: 'user.login_succeeded',
       actor: { type: 'user', id: user.id },
@@ -239,7 +235,7 @@ export class IdentityService {
   async logout(caller: Principal, clientIp: string | null = null): Promise<void> {
     if (caller.type !== 'user') throw userRequired();
     await this.#deps.sessions.end({ id: caller.sessionId, userId: caller.userId });
-    await this.#deps.audit.record(this.#deps.db, {
+    await this.#deps.audit.record(null, {
       orgId: caller.orgId,
       type: 'session.ended',
       actor: { type: 'user', id: caller.userId },

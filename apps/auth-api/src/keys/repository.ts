@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AuditWrite } from '../audit/repository.ts';
 import type { AuthDB } from '../db/schema.ts';
+import { asTx } from '../db/transaction.ts';
 
 export interface StoredKey {
   kid: string;
@@ -44,7 +45,7 @@ export function createSigningKeyRepository(db: Kysely<AuthDB>) {
       audit?: AuditWrite,
     ): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        await audit?.(trx);
+        await audit?.(asTx(trx));
         await trx
           .updateTable('signing_keys')
           .set({ retired_at: retireOthersAt, expires_at: othersExpireAt })

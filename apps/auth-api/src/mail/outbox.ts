@@ -1,6 +1,7 @@
 import { uuidv7 } from '@groupchat/service-kit';
 import { type Kysely, sql } from 'kysely';
 import type { AuthDB } from '../db/schema.ts';
+import { executorOf, type Tx } from '../db/transaction.ts';
 import { openAtRest, sealAtRest } from '../keys/at-rest.ts';
 
 export interface OutgoingMail {
@@ -28,7 +29,8 @@ export function createOutboxRepository(db: Kysely<AuthDB>, sealingSecret: string
       return sealAtRest(JSON.stringify(mail), sealingSecret);
     },
 
-    async enqueue(executor: Kysely<AuthDB>, mail: OutgoingMail): Promise<string> {
+    async enqueue(tx: Tx | null, mail: OutgoingMail): Promise<string> {
+      const executor = executorOf(db, tx);
       const id = uuidv7();
       await executor
         .insertInto('mail_outbox')

@@ -1,6 +1,7 @@
 import { uuidv7 } from '@groupchat/service-kit';
 import { type Kysely, sql } from 'kysely';
 import type { AuthDB } from '../db/schema.ts';
+import { executorOf, type Tx } from '../db/transaction.ts';
 
 export interface TotpCredential {
   sealedSecret: string;
@@ -50,12 +51,8 @@ export function createMfaRepository(db: Kysely<AuthDB>) {
     },
 
     /** Activates the pending secret; the enabling code's step counts as used. */
-    async enable(
-      executor: Kysely<AuthDB>,
-      userId: string,
-      step: number,
-      codeHashes: string[],
-    ): Promise<boolean> {
+    async enable(tx: Tx | null, userId: string, step: number, codeHashes: string[]): Promise<boolean> {
+      const executor = executorOf(db, tx);
       const row = await executor
         .updateTable('totp_credentials')
         .set({ enabled_at: new Date(), last_used_step: step })
@@ -72,7 +69,8 @@ export function createMfaRepository(db: Kysely<AuthDB>) {
       return true;
     },
 
-    async remove(executor: Kysely<AuthDB>, userId: string): Promise<void> {
+    async remove(tx: Tx | null, userId: string): Promise<void> {
+      const executor = executorOf(db, tx);
       await executor.deleteFrom('totp_credentials').where('user_id', '=', userId).execute();
       await executor.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
     },

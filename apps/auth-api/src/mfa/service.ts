@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { MfaChallengeDto, RecoveryCodesDto, TotpSetupDto } from '@groupchat/contract';
 import type { RateLimiter } from '@groupchat/service-kit';
-import type { Kysely } from 'kysely';
 import {
   invalidMfaCode,
   invalidMfaToken,
@@ -11,7 +10,7 @@ import {
 } from '../accounts/errors.ts';
 import { enforceLimit } from '../accounts/limits.ts';
 import type { AuditRepository } from '../audit/repository.ts';
-import type { AuthDB } from '../db/schema.ts';
+import type { RunInTransaction, Tx } from '../db/transaction.ts';
 import { openAtRest, sealAtRest } from '../keys/at-rest.ts';
 import type { UserPrincipal } from '../principal/principal.ts';
 import { hashSessionToken as hashToken } from '../sessions/service.ts';
@@ -24,7 +23,7 @@ export const MFA_TOKEN_TTL_SECONDS = 300;
 const RECOVERY_CODE_COUNT = 10;
 
 export interface MfaServiceDeps {
-  db: Kysely<AuthDB>;
+  transaction: RunInTransaction;
   repository: MfaRepository;
   users: UserRepository;
   audit: AuditRepository;
@@ -68,7 +67,7 @@ export class MfaService {
     const step = matchTotpStep(this.#open(credential.sealedSecret), code.trim(), this.#deps.now());
     if (step === null) throw invalidMfaCode(400);
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-    const enabled = await this.#deps.db.transaction().execute(async (trx) => {
+    const enabled = await this.#deps.transaction(async (trx) => {
       if (!(await this.#deps.repository.enable(trx, caller.userId, step, codes.map(hashToken)))) return false;
       await this.#deps.users.setMfaEnabled(caller.userId, true, trx);
       await this.#deps.audit.record(trx, {
@@ -89,7 +88,7 @@ export class MfaService {
     const credential = await this.#deps.repository.find(caller.userId);
     if (!credential?.enabled) throw mfaNotEnabled();
     if (!(await this.verifyUserCode(caller.userId, code))) throw invalidMfaCode(400);
-    await this.#deps.db.transaction().execute(async (trx) => {
+    await this.#deps.transaction(async (trx) => {
       await this.#deps.repository.remove(trx, caller.userId);
       await this.#deps.users.setMfaEnabled(caller.userId, false, trx);
       await this.#deps.audit.record(trx, {
@@ -128,7 +127,7 @@ export class MfaService {
     if (!(await this.verifyUserCode(challenge.userId, code))) {
       const failed = await repository.failChallenge(challenge.id);
       const user = await this.#deps.users.findById(challenge.userId);
-      await this.#deps.audit.record(this.#deps.db, {
+      await this.#deps.audit.record(null, {
         orgId: user?.orgId ?? null,
         type: 'user.mfa_failed',
         actor: { type: 'anonymous', id: null },

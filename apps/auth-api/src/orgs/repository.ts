@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AuthDB } from '../db/schema.ts';
+import { executorOf, type Tx } from '../db/transaction.ts';
 
 export interface OrgRecord {
   id: string;
@@ -23,7 +24,8 @@ export function createOrgRepository(db: Kysely<AuthDB>) {
     },
 
     /** `executor`: a transaction when the org is created together with its first user. */
-    async insert(org: { id: string; name: string }, executor: Kysely<AuthDB> = db): Promise<OrgRecord> {
+    async insert(org: { id: string; name: string }, tx?: Tx): Promise<OrgRecord> {
+      const executor = executorOf(db, tx);
       const row = await executor
         .insertInto('orgs')
         .values({ id: org.id, name: org.name })

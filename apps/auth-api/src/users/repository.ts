@@ -1,6 +1,7 @@
 import { isUniqueViolation } from '@groupchat/service-kit';
 import type { Kysely } from 'kysely';
 import type { AuthDB, UserRole } from '../db/schema.ts';
+import { executorOf, type Tx } from '../db/transaction.ts';
 
 export interface UserRecord {
   id: string;
@@ -56,7 +57,8 @@ function toUser(row: {
 
 export function createUserRepository(db: Kysely<AuthDB>) {
   return {
-    async findById(id: string, executor: Kysely<AuthDB> = db): Promise<UserRecord | undefined> {
+    async findById(id: string, tx?: Tx): Promise<UserRecord | undefined> {
+      const executor = executorOf(db, tx);
       const row = await executor
         .selectFrom('users')
         .select(userColumns)
@@ -87,8 +89,9 @@ export function createUserRepository(db: Kysely<AuthDB>) {
         role: UserRole;
         emailVerified?: boolean;
       },
-      executor: Kysely<AuthDB> = db,
+      tx?: Tx,
     ): Promise<UserRecord> {
+      const executor = executorOf(db, tx);
       try {
         const row = await executor
           .insertInto('users')
@@ -154,15 +157,18 @@ export function createUserRepository(db: Kysely<AuthDB>) {
       return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
     },
 
-    async setPasswordHash(id: string, passwordHash: string, executor: Kysely<AuthDB> = db): Promise<void> {
+    async setPasswordHash(id: string, passwordHash: string, tx?: Tx): Promise<void> {
+      const executor = executorOf(db, tx);
       await executor.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
     },
 
-    async markEmailVerified(id: string, executor: Kysely<AuthDB> = db): Promise<void> {
+    async markEmailVerified(id: string, tx?: Tx): Promise<void> {
+      const executor = executorOf(db, tx);
       await executor.updateTable('users').set({ email_verified: true }).where('id', '=', id).execute();
     },
 
-    async setMfaEnabled(id: string, enabled: boolean, executor: Kysely<AuthDB> = db): Promise<void> {
+    async setMfaEnabled(id: string, enabled: boolean, tx?: Tx): Promise<void> {
+      const executor = executorOf(db, tx);
       await executor.updateTable('users').set({ mfa_enabled: enabled }).where('id', '=', id).execute();
     },
   };

@@ -7,6 +7,7 @@ import { linkOf, startTestMailbox, type TestMailbox } from '@groupchat/testkit/m
 import { simpleParser } from 'mailparser';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transactionRunner } from '../../src/db/transaction.ts';
 import { MailSender } from '../../src/mail/sender.ts';
 import { TestClient } from '../support/test-client.ts';
 
@@ -108,9 +109,9 @@ describe('mail outbox over SMTP', () => {
       const before = mailbox.mails.length;
       const emails = Array.from({ length: 24 }, (_, i) => `twice-${i}@acme.example`);
       // Queue all in one go, straight into the outbox, then let both senders race for them.
-      await api.running.core.db.transaction().execute(async (trx) => {
+      await transactionRunner(api.running.core.db)(async (tx) => {
         for (const to of emails) {
-          await api.running.core.mail.outbox.enqueue(trx, {
+          await api.running.core.mail.outbox.enqueue(tx, {
             kind: 'test',
             to,
             subject: 'race',
