@@ -27,7 +27,6 @@ import {
   mergeMessages,
   newClientMessageId,
   newest,
-  type Ordered,
   oldest,
   upsertMessage,
 } from './messages.ts';
@@ -72,7 +71,6 @@ export interface ChatState {
   groupsStatus: 'loading' | 'ready' | 'error';
   groupsError: string | null;
   rooms: Record<string, RoomState>;
-  readMarks: Record<string, Ordered>;
   connection: ConnectionState;
   activeGroupId: string | null;
   /** Names learned from the org directory or member lists. */
@@ -155,7 +153,6 @@ export class ChatStore extends Store<ChatState> {
       groupsStatus: 'loading',
       groupsError: null,
       rooms: {},
-      readMarks: loadReadMarks(options.user.id),
       connection: 'connecting',
       activeGroupId: null,
       people: { [options.user.id]: { display_name: options.user.display_name, email: options.user.email } },
@@ -527,7 +524,6 @@ export class ChatStore extends Store<ChatState> {
           return { messages: mergeMessages(room.messages, page.messages), loading: false };
         });
         this.#confirmPending(groupId, page.messages);
-        if (!this.state.readMarks[groupId]) this.#setReadMark(groupId, newest(this.room(groupId).messages));
         this.#maybeMarkRead(groupId);
       } catch (error) {
         if (!this.#stopped) this.#patchRoom(groupId, { loading: false, loadError: describeError(error) });
@@ -871,7 +867,6 @@ export class ChatStore extends Store<ChatState> {
 
   markRead(groupId: string): void {
     const latest = newest(this.room(groupId).messages);
-    this.#setReadMark(groupId, latest);
     if (latest) void this.#markReadOnServer(groupId, latest.id);
   }
 
@@ -905,18 +900,6 @@ export class ChatStore extends Store<ChatState> {
       this.markRead(groupId);
   }
 
-  #setReadMark(groupId: string, message: Ordered | undefined): void {
-    if (!message) return;
-    const current = this.state.readMarks[groupId];
-    if (current && compareMessages(message, current) <= 0) return;
-    const readMarks = {
-      ...this.state.readMarks,
-      [groupId]: { id: message.id, created_at: message.created_at },
-    };
-    this.setState({ readMarks });
-    saveReadMarks(this.user.id, readMarks);
-  }
-
   readonly #onVisibility = (): void => {
     const active = this.state.activeGroupId;
     if (active) this.#maybeMarkRead(active);
@@ -948,47 +931,7 @@ function groupSortKey(group: Group): string {
   return `${group.kind === 'direct' ? '1' : '0'}${group.name ?? ''}`;
 }
 
-/** Unread messages from others after my local read mark (before read state lived on the server). */
-export function localUnreadCount(
-  state: ChatState,
-  groupId: string,
-  myId: string,
-): { count: number; more: boolean } {
-  const room = state.rooms[groupId];
-  if (!room) return { count: 0, more: false };
-  const mark = state.readMarks[groupId];
-  let count = 0;
-  for (const m of room.messages) {
-    if (m.sender_id !== myId && (!mark || compareMessages(m, mark) > 0)) count++;
-  }
-  const first = room.messages[0];
-  const more = count > 0 && room.hasOlder && !!mark && !!first && compareMessages(first, mark) > 0;
-  return { count, more };
-}
-
 export function displayName(people: Record<string, Person>, userId: string): string {
   const person = people[userId];
   return person?.display_name || person?.email || `User ${userId.slice(0, 8)}`;
-}
-
-function readMarksKey(userId: string): string {
-  return `groupchat.read.${userId}`;
-}
-
-function loadReadMarks(userId: string): Record<string, Ordered> {
-  try {
-    const raw = localStorage.getItem(readMarksKey(userId));
-    const parsed = raw ? (JSON.parse(raw) as unknown) : null;
-    return parsed && typeof parsed === 'object' ? (parsed as Record<string, Ordered>) : {};
-  } catch {
-    return {};
-  }
-}
-
-function saveReadMarks(userId: string, marks: Record<string, Ordered>): void {
-  try {
-    localStorage.setItem(readMarksKey(userId), JSON.stringify(marks));
-  } catch {
-    // Storage full or disabled: unread markers just will not survive a reload.
-  }
 }
