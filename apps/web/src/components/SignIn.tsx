@@ -1,9 +1,9 @@
-import { type FormEvent, useId, useState } from 'react';
+import { useId, useState } from 'react';
 import type { MfaChallengeDto } from '../api/accounts.ts';
-import { describeError } from '../api/http.ts';
 import { useSessionStore } from '../state/hooks.ts';
 import { MfaStep } from './account/MfaStep.tsx';
 import { ErrorText } from './ErrorText.tsx';
+import { Field, NewPasswordField, useAction } from './form.tsx';
 
 type Mode = 'signin' | 'register';
 
@@ -53,25 +53,17 @@ function SignInForm() {
   const id = useId();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  // Signed in, the app replaces this page: the button stays disabled until then.
+  const { busy, error, submit, setBusy } = useAction({ keepBusy: true });
   const [challenge, setChallenge] = useState<MfaChallengeDto | null>(null);
 
-  async function onSubmit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const pending = await session.login(email.trim(), password);
-      if (pending) {
-        setChallenge(pending);
-        setBusy(false);
-      }
-    } catch (err) {
-      setError(describeError(err));
+  const onSubmit = submit(async () => {
+    const pending = await session.login(email.trim(), password);
+    if (pending) {
+      setChallenge(pending);
       setBusy(false);
     }
-  }
+  });
 
   if (challenge) return <MfaStep challenge={challenge} onRestart={() => setChallenge(null)} />;
 
@@ -82,25 +74,25 @@ function SignInForm() {
       data-testid="signin-form"
       aria-describedby={error ? `${id}-err` : undefined}
     >
-      <label htmlFor={`${id}-email`}>Email</label>
-      <input
+      <Field
         id={`${id}-email`}
+        label="Email"
         type="email"
         autoComplete="username"
         required
         value={email}
-        onChange={(e) => setEmail(e.target.value)}
-        data-testid="signin-email"
+        onValue={setEmail}
+        testId="signin-email"
       />
-      <label htmlFor={`${id}-password`}>Password</label>
-      <input
+      <Field
         id={`${id}-password`}
+        label="Password"
         type="password"
         autoComplete="current-password"
         required
         value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        data-testid="signin-password"
+        onValue={setPassword}
+        testId="signin-password"
       />
       <ErrorText id={`${id}-err`} message={error} testId="auth-error" />
       <button type="submit" className="primary" disabled={busy} data-testid="signin-submit">
@@ -120,75 +112,55 @@ function RegisterForm() {
   const [displayName, setDisplayName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, submit } = useAction({ keepBusy: true });
 
-  async function onSubmit(event: FormEvent) {
-    event.preventDefault();
-    if (password.length < 8) {
-      setError('The password needs at least 8 characters.');
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      await session.register({
-        org_name: orgName.trim(),
-        display_name: displayName.trim(),
-        email: email.trim(),
-        password,
-      });
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
-  }
+  const onSubmit = submit(async () => {
+    if (password.length < 8) throw new Error('The password needs at least 8 characters.');
+    await session.register({
+      org_name: orgName.trim(),
+      display_name: displayName.trim(),
+      email: email.trim(),
+      password,
+    });
+  });
 
   return (
     <form className="form" onSubmit={onSubmit} data-testid="register-form">
-      <label htmlFor={`${id}-org`}>Organization name</label>
-      <input
+      <Field
         id={`${id}-org`}
+        label="Organization name"
         required
         autoComplete="organization"
         value={orgName}
-        onChange={(e) => setOrgName(e.target.value)}
-        data-testid="register-org"
+        onValue={setOrgName}
+        testId="register-org"
       />
-      <label htmlFor={`${id}-name`}>Your name</label>
-      <input
+      <Field
         id={`${id}-name`}
+        label="Your name"
         required
         autoComplete="name"
         value={displayName}
-        onChange={(e) => setDisplayName(e.target.value)}
-        data-testid="register-name"
+        onValue={setDisplayName}
+        testId="register-name"
       />
-      <label htmlFor={`${id}-email`}>Email</label>
-      <input
+      <Field
         id={`${id}-email`}
+        label="Email"
         type="email"
         required
         autoComplete="email"
         value={email}
-        onChange={(e) => setEmail(e.target.value)}
-        data-testid="register-email"
+        onValue={setEmail}
+        testId="register-email"
       />
-      <label htmlFor={`${id}-password`}>Password</label>
-      <input
+      <NewPasswordField
         id={`${id}-password`}
-        type="password"
-        required
-        minLength={8}
-        autoComplete="new-password"
-        aria-describedby={`${id}-pw-hint`}
+        label="Password"
         value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        data-testid="register-password"
+        onValue={setPassword}
+        testId="register-password"
       />
-      <p id={`${id}-pw-hint`} className="hint">
-        At least 8 characters.
-      </p>
       <ErrorText id={`${id}-err`} message={error} testId="auth-error" />
       <button type="submit" className="primary" disabled={busy} data-testid="register-submit">
         {busy ? 'Creating…' : 'Create organization'}

@@ -1,10 +1,10 @@
 import QRCode from 'qrcode';
-import { type FormEvent, useId, useMemo, useState } from 'react';
+import { useId, useMemo, useState } from 'react';
 import { AccountsApi } from '../../api/accounts.ts';
-import { describeError } from '../../api/http.ts';
 import { hrefFor } from '../../route.ts';
 import { useSession, useSessionStore } from '../../state/hooks.ts';
 import { ErrorText } from '../ErrorText.tsx';
+import { Field, NewPasswordField, useAction } from '../form.tsx';
 import './account.css';
 
 function useAccountsApi(): AccountsApi {
@@ -49,50 +49,37 @@ function ChangePassword() {
   const id = useId();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, submit } = useAction();
 
-  async function onSubmit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
+  const onSubmit = submit(async () => {
     setDone(false);
-    try {
-      await api.changePassword(current, next);
-      setDone(true);
-      setCurrent('');
-      setNext('');
-    } catch (err) {
-      setError(describeError(err));
-    }
-    setBusy(false);
-  }
+    await api.changePassword(current, next);
+    setDone(true);
+    setCurrent('');
+    setNext('');
+  });
 
   return (
     <section aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>Change password</h2>
       <form className="form" onSubmit={onSubmit} data-testid="change-password-form">
-        <label htmlFor={`${id}-cur`}>Current password</label>
-        <input
+        <Field
           id={`${id}-cur`}
+          label="Current password"
           type="password"
           required
           autoComplete="current-password"
           value={current}
-          onChange={(e) => setCurrent(e.target.value)}
-          data-testid="change-current"
+          onValue={setCurrent}
+          testId="change-current"
         />
-        <label htmlFor={`${id}-new`}>New password</label>
-        <input
+        <NewPasswordField
           id={`${id}-new`}
-          type="password"
-          required
-          minLength={8}
-          autoComplete="new-password"
+          label="New password"
           value={next}
-          onChange={(e) => setNext(e.target.value)}
-          data-testid="change-new"
+          onValue={setNext}
+          testId="change-new"
         />
         <ErrorText id={`${id}-err`} message={error} testId="change-error" />
         {done && (
@@ -116,21 +103,9 @@ function TwoFactor() {
   const [setup, setSetup] = useState<{ secret: string; uri: string; qr: string } | null>(null);
   const [code, setCode] = useState('');
   const [codes, setCodes] = useState<string[] | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run, submit } = useAction();
   const [copied, setCopied] = useState(false);
   const enabled = session.status === 'signedIn' && session.user.mfa_enabled === true;
-
-  async function run(work: () => Promise<void>) {
-    setBusy(true);
-    setError(null);
-    try {
-      await work();
-    } catch (err) {
-      setError(describeError(err));
-    }
-    setBusy(false);
-  }
 
   const start = () =>
     run(async () => {
@@ -140,26 +115,20 @@ function TwoFactor() {
       setCodes(null);
     });
 
-  const enable = (event: FormEvent) => {
-    event.preventDefault();
-    return run(async () => {
-      const result = await api.enableTotp(code.trim());
-      setCodes(result.recovery_codes);
-      setSetup(null);
-      setCode('');
-      await store.reload();
-    });
-  };
+  const enable = submit(async () => {
+    const result = await api.enableTotp(code.trim());
+    setCodes(result.recovery_codes);
+    setSetup(null);
+    setCode('');
+    await store.reload();
+  });
 
-  const disable = (event: FormEvent) => {
-    event.preventDefault();
-    return run(async () => {
-      await api.disableTotp(code.trim());
-      setCode('');
-      setCodes(null);
-      await store.reload();
-    });
-  };
+  const disable = submit(async () => {
+    await api.disableTotp(code.trim());
+    setCode('');
+    setCodes(null);
+    await store.reload();
+  });
 
   return (
     <section aria-labelledby={`${id}-title`} data-testid="two-factor">
@@ -218,15 +187,15 @@ function TwoFactor() {
               {setup.secret}
             </span>
           </p>
-          <label htmlFor={`${id}-code`}>Code from the app</label>
-          <input
+          <Field
             id={`${id}-code`}
+            label="Code from the app"
             inputMode="numeric"
             autoComplete="one-time-code"
             required
             value={code}
-            onChange={(e) => setCode(e.target.value)}
-            data-testid="mfa-enable-code"
+            onValue={setCode}
+            testId="mfa-enable-code"
           />
           <button type="submit" className="primary" disabled={busy} data-testid="mfa-enable-submit">
             Turn on
@@ -235,13 +204,13 @@ function TwoFactor() {
       )}
       {enabled && (
         <form className="form" onSubmit={disable} data-testid="mfa-disable-form">
-          <label htmlFor={`${id}-off`}>To turn it off, enter a current code or a recovery code</label>
-          <input
+          <Field
             id={`${id}-off`}
+            label="To turn it off, enter a current code or a recovery code"
             required
             value={code}
-            onChange={(e) => setCode(e.target.value)}
-            data-testid="mfa-disable-code"
+            onValue={setCode}
+            testId="mfa-disable-code"
           />
           <button type="submit" className="secondary" disabled={busy} data-testid="mfa-disable-submit">
             Turn off

@@ -1,9 +1,10 @@
-import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { forgotPassword, resetPassword, verifyEmail } from '../../api/accounts.ts';
 import { describeError } from '../../api/http.ts';
 import { hrefFor, navigate, type Route } from '../../route.ts';
 import { useSession, useSessionStore } from '../../state/hooks.ts';
 import { ErrorText } from '../ErrorText.tsx';
+import { Field, NewPasswordField, useAction } from '../form.tsx';
 import './account.css';
 
 type PublicRoute = Extract<
@@ -42,47 +43,33 @@ function AcceptInvitation({ token }: { token: string }) {
   const id = useId();
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, submit } = useAction({ keepBusy: true });
 
-  async function onSubmit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await session.acceptInvitation(token, password, name.trim());
-      navigate({ name: 'home' });
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
-  }
+  const onSubmit = submit(async () => {
+    await session.acceptInvitation(token, password, name.trim());
+    navigate({ name: 'home' });
+  });
 
   return (
     <form className="form" onSubmit={onSubmit} data-testid="accept-form">
       <h2>Join your team</h2>
       <p>Choose your name and a password to accept the invitation.</p>
-      <label htmlFor={`${id}-name`}>Your name</label>
-      <input
+      <Field
         id={`${id}-name`}
+        label="Your name"
         required
         autoComplete="name"
         value={name}
-        onChange={(e) => setName(e.target.value)}
-        data-testid="accept-name"
+        onValue={setName}
+        testId="accept-name"
       />
-      <label htmlFor={`${id}-pw`}>Password</label>
-      <input
+      <NewPasswordField
         id={`${id}-pw`}
-        type="password"
-        required
-        minLength={8}
-        autoComplete="new-password"
+        label="Password"
         value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        data-testid="accept-password"
+        onValue={setPassword}
+        testId="accept-password"
       />
-      <p className="hint">At least 8 characters.</p>
       <ErrorText id={`${id}-err`} message={error} testId="accept-error" />
       <button type="submit" className="primary" disabled={busy} data-testid="accept-submit">
         {busy ? 'Joining…' : 'Join'}
@@ -119,22 +106,13 @@ function VerifyEmail({ token }: { token: string }) {
 function ResetPassword({ token }: { token: string }) {
   const id = useId();
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, submit } = useAction();
 
-  async function onSubmit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await resetPassword(token, password);
-      setDone(true);
-    } catch (err) {
-      setError(describeError(err));
-    }
-    setBusy(false);
-  }
+  const onSubmit = submit(async () => {
+    await resetPassword(token, password);
+    setDone(true);
+  });
 
   if (done)
     return (
@@ -146,18 +124,13 @@ function ResetPassword({ token }: { token: string }) {
   return (
     <form className="form" onSubmit={onSubmit} data-testid="reset-form">
       <h2>Choose a new password</h2>
-      <label htmlFor={`${id}-pw`}>New password</label>
-      <input
+      <NewPasswordField
         id={`${id}-pw`}
-        type="password"
-        required
-        minLength={8}
-        autoComplete="new-password"
+        label="New password"
         value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        data-testid="reset-password"
+        onValue={setPassword}
+        testId="reset-password"
       />
-      <p className="hint">At least 8 characters.</p>
       <ErrorText id={`${id}-err`} message={error} testId="reset-error" />
       <button type="submit" className="primary" disabled={busy} data-testid="reset-submit">
         {busy ? 'Saving…' : 'Set password'}
@@ -169,22 +142,13 @@ function ResetPassword({ token }: { token: string }) {
 function ForgotPassword() {
   const id = useId();
   const [email, setEmail] = useState('');
-  const [busy, setBusy] = useState(false);
   const [sent, setSent] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, submit } = useAction();
 
-  async function onSubmit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await forgotPassword(email.trim());
-      setSent(email.trim());
-    } catch (err) {
-      setError(describeError(err));
-    }
-    setBusy(false);
-  }
+  const onSubmit = submit(async () => {
+    await forgotPassword(email.trim());
+    setSent(email.trim());
+  });
 
   if (sent)
     return (
@@ -196,15 +160,15 @@ function ForgotPassword() {
     <form className="form" onSubmit={onSubmit} data-testid="forgot-form">
       <h2>Forgot your password?</h2>
       <p>We will mail you a link to choose a new one.</p>
-      <label htmlFor={`${id}-email`}>Email</label>
-      <input
+      <Field
         id={`${id}-email`}
+        label="Email"
         type="email"
         required
         autoComplete="email"
         value={email}
-        onChange={(e) => setEmail(e.target.value)}
-        data-testid="forgot-email"
+        onValue={setEmail}
+        testId="forgot-email"
       />
       <ErrorText id={`${id}-err`} message={error} testId="forgot-error" />
       <button type="submit" className="primary" disabled={busy} data-testid="forgot-submit">
