@@ -29,13 +29,19 @@ describe(`read state (${usingPostgres ? 'PostgreSQL' : 'PGlite'}, ${usingRedis ?
   let mallory: User;
   const sockets: TestSocket[] = [];
 
-  const post = async (user: User, groupId: string, content: string): Promise<string> => {
+  const post = async (user: User, groupId: string, content: string, mentions?: string[]): Promise<string> => {
     const response = await api('POST', `${urlA}/api/chat/groups/${groupId}/messages`, {
       token: user.token,
-      body: { content },
+      body: mentions ? { content, mentions } : { content },
     });
     expect(response.status, JSON.stringify(response.body)).toBe(201);
     return response.body.id;
+  };
+  const remove = async (user: User, groupId: string, messageId: string) => {
+    const response = await api('DELETE', `${urlB}/api/chat/groups/${groupId}/messages/${messageId}`, {
+      token: user.token,
+    });
+    expect(response.status).toBe(204);
   };
   const markRead = (url: string, user: User, groupId: string, messageId: unknown) =>
     api('PUT', `${url}/api/chat/groups/${groupId}/read`, {
@@ -147,25 +153,19 @@ describe(`read state (${usingPostgres ? 'PostgreSQL' : 'PGlite'}, ${usingRedis ?
   it('leaves deleted messages out of unread, and counts mentions of the caller after the marker', async () => {
     const group = await createGroup(authUrl, bob, 'read-mentions', [carol]);
     const m1 = await post(bob, group, 'hello');
-    const m2 = await post(bob, group, 'hey @carol');
-    const m3 = await post(bob, group, 'and @carol again');
-    const m4 = await post(carol, group, '@carol talks to herself');
-    // Mentions and deletions are written by the message endpoints (change log); here directly, as they store them.
-    await sql`UPDATE messages SET mentions = ARRAY[${carol.userId}]::uuid[] WHERE id IN (${m2}, ${m3}, ${m4})`.execute(
-      db(),
-    );
+    const m2 = await post(bob, group, 'hey @carol', [carol.userId]);
+    const m3 = await post(bob, group, 'and @carol again', [carol.userId]);
+    await post(carol, group, '@carol talks to herself', [carol.userId]);
     expect(await unreadOf(urlA, carol, group)).toMatchObject({ unread_count: 3, mention_count: 2 });
     expect(await unreadOf(urlA, bob, group)).toMatchObject({ unread_count: 1, mention_count: 0 });
-    await sql`UPDATE messages SET deleted_at = now(), content = '', mentions = '{}' WHERE id = ${m3}`.execute(
-      db(),
-    );
+    await remove(bob, group, m3);
     expect(await unreadOf(urlB, carol, group)).toMatchObject({ unread_count: 2, mention_count: 1 });
     expect((await markRead(urlA, carol, group, m2)).body).toMatchObject({
       unread_count: 0,
       mention_count: 0,
     });
     // Deleting a message before the marker changes nothing.
-    await sql`UPDATE messages SET deleted_at = now(), content = '' WHERE id = ${m1}`.execute(db());
+    await remove(bob, group, m1);
     expect(await unreadOf(urlB, carol, group)).toMatchObject({ unread_count: 0, mention_count: 0 });
     const m5 = await post(bob, group, 'later');
     expect(await unreadOf(urlB, carol, group)).toMatchObject({ unread_count: 1 });

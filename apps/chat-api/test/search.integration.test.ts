@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiResponse,
@@ -40,7 +39,6 @@ describe(`search (${usingPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     return response.body.messages.map((m: { content: string }) => m.content);
   };
-  const db = () => platform.chats[0]!.chat.database.db;
 
   beforeAll(async () => {
     platform = await startPlatform();
@@ -128,11 +126,16 @@ describe(`search (${usingPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
   it('finds an edited message by its new words only, and never a deleted one', async () => {
     const id = await post(bob, group, 'rollout of the kubernetes cluster');
     expect(await found(carol, 'kubernetes')).toEqual(['rollout of the kubernetes cluster']);
-    // An edit and a deletion as the message endpoints store them (content replaced, or erased and marked).
-    await sql`UPDATE messages SET content = 'rollout of the nomad cluster' WHERE id = ${id}`.execute(db());
+    const edited = await api('PATCH', `${url}/api/chat/groups/${group}/messages/${id}`, {
+      token: bob.token,
+      body: { content: 'rollout of the nomad cluster' },
+    });
+    expect(edited.status).toBe(200);
     expect(await found(carol, 'kubernetes')).toEqual([]);
     expect(await found(carol, 'nomad')).toEqual(['rollout of the nomad cluster']);
-    await sql`UPDATE messages SET content = '', deleted_at = now() WHERE id = ${id}`.execute(db());
+    expect(
+      (await api('DELETE', `${url}/api/chat/groups/${group}/messages/${id}`, { token: bob.token })).status,
+    ).toBe(204);
     expect(await found(carol, 'nomad')).toEqual([]);
     expect(await found(carol, 'rollout')).toEqual([]);
   });
