@@ -210,14 +210,17 @@ export class IdentityService {
     user: UserRecord,
     clientIp: string,
   ): Promise<{ response: TokenResponseDto; cookieValue: string }> {
-    const { session, cookieValue } = await this.#deps.sessions.create(user.id);
-    await this.#deps.audit.record(null, {
-      orgId: user.orgId,
-      type: 'user.login_succeeded',
-      actor: { type: 'user', id: user.id },
-      target: { type: 'session', id: session.id },
-      ip: clientIp,
-    });
+    const { session, cookieValue } = await this.#deps.sessions.create(
+      user.id,
+      (created) => (tx) =>
+        this.#deps.audit.record(tx, {
+          orgId: user.orgId,
+          type: 'user.login_succeeded',
+          actor: { type: 'user', id: user.id },
+          target: { type: 'session', id: created.id },
+          ip: clientIp,
+        }),
+    );
     return { response: this.#tokenResponse(user, session.id), cookieValue };
   }
 
@@ -234,14 +237,15 @@ export class IdentityService {
   /** Ends the caller's session: the cookie and every access token minted for it stop working at once. */
   async logout(caller: Principal, clientIp: string | null = null): Promise<void> {
     if (caller.type !== 'user') throw userRequired();
-    await this.#deps.sessions.end({ id: caller.sessionId, userId: caller.userId });
-    await this.#deps.audit.record(null, {
-      orgId: caller.orgId,
-      type: 'session.ended',
-      actor: { type: 'user', id: caller.userId },
-      target: { type: 'session', id: caller.sessionId },
-      ip: clientIp,
-    });
+    await this.#deps.sessions.end({ id: caller.sessionId, userId: caller.userId }, (tx) =>
+      this.#deps.audit.record(tx, {
+        orgId: caller.orgId,
+        type: 'session.ended',
+        actor: { type: 'user', id: caller.userId },
+        target: { type: 'session', id: caller.sessionId },
+        ip: clientIp,
+      }),
+    );
   }
 
   me(caller: Principal): MeDto {

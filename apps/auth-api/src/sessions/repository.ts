@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
+import type { AuditWrite } from '../audit/repository.ts';
 import type { AuthDB } from '../db/schema.ts';
+import { asTx } from '../db/transaction.ts';
 
 export interface SessionRecord {
   id: string;
@@ -15,23 +17,24 @@ function toSession(row: { id: string; user_id: string; expires_at: Date; created
 
 export function createSessionRepository(db: Kysely<AuthDB>) {
   return {
-    async insert(session: {
-      id: string;
-      tokenHash: string;
-      userId: string;
-      expiresAt: Date;
-      createdAt: Date;
-    }): Promise<void> {
-      await db
-        .insertInto('sessions')
-        .values({
-          id: session.id,
-          token_hash: session.tokenHash,
-          user_id: session.userId,
-          expires_at: session.expiresAt,
-          created_at: session.createdAt,
-        })
-        .execute();
+    /** With `audit`, the audit event commits with the session or neither does. */
+    async insert(
+      session: { id: string; tokenHash: string; userId: string; expiresAt: Date; createdAt: Date },
+      audit?: AuditWrite,
+    ): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('sessions')
+          .values({
+            id: session.id,
+            token_hash: session.tokenHash,
+            user_id: session.userId,
+            expires_at: session.expiresAt,
+            created_at: session.createdAt,
+          })
+          .execute();
+        await audit?.(asTx(trx));
+      });
     },
 
     /** A session that is neither expired nor revoked, found by the hash of its cookie value. */
@@ -70,14 +73,19 @@ export function createSessionRepository(db: Kysely<AuthDB>) {
       return rows.map((row) => row.id);
     },
 
-    async revoke(id: string, now: Date): Promise<boolean> {
-      const result = await db
-        .updateTable('sessions')
-        .set({ revoked_at: now })
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+    /** With `audit`, the audit event commits with the revocation (and only when it revoked). */
+    async revoke(id: string, now: Date, audit?: AuditWrite): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('sessions')
+          .set({ revoked_at: now })
+          .where('id', '=', id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        const revoked = Number(result.numUpdatedRows) > 0;
+        if (revoked) await audit?.(asTx(trx));
+        return revoked;
+      });
     },
   };
 }

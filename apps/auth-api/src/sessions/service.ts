@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { uuidv7 } from '@groupchat/service-kit';
+import type { AuditWrite } from '../audit/repository.ts';
 import type { RevocationService } from '../tokens/revocations.ts';
 import type { SessionRecord, SessionRepository } from './repository.ts';
 
@@ -38,7 +39,11 @@ export class SessionService {
     return this.#ttlSeconds;
   }
 
-  async create(userId: string): Promise<{ session: SessionRecord; cookieValue: string }> {
+  /** `audited`: the audit write of the sign-in, committed with the session. */
+  async create(
+    userId: string,
+    audited?: (session: SessionRecord) => AuditWrite,
+  ): Promise<{ session: SessionRecord; cookieValue: string }> {
     const cookieValue = randomBytes(32).toString('base64url');
     const nowMs = this.#now();
     const session = {
@@ -47,7 +52,10 @@ export class SessionService {
       expiresAt: new Date(nowMs + this.#ttlSeconds * 1000),
       createdAt: new Date(nowMs),
     };
-    await this.#repository.insert({ ...session, tokenHash: hashSessionToken(cookieValue) });
+    await this.#repository.insert(
+      { ...session, tokenHash: hashSessionToken(cookieValue) },
+      audited?.(session),
+    );
     return { session, cookieValue };
   }
 
@@ -86,8 +94,8 @@ export class SessionService {
   }
 
   /** Ends the session at once, and with it every access token minted for it (published to resource servers). */
-  async end(session: { id: string; userId: string }): Promise<void> {
-    await this.#repository.revoke(session.id, new Date(this.#now()));
+  async end(session: { id: string; userId: string }, audit?: AuditWrite): Promise<void> {
+    await this.#repository.revoke(session.id, new Date(this.#now()), audit);
     const lastTokenExp = Math.ceil(this.#now() / 1000) + this.#accessTokenTtlSeconds + 60;
     await this.#revocations.endSession(session.id, session.userId, lastTokenExp);
     for (const listener of this.#onEnd) await listener(session.id);

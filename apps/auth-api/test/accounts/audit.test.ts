@@ -183,4 +183,44 @@ describe('audit log', () => {
     );
     await expect(sql`delete from audit_events`.execute(api.running.core.db)).rejects.toThrow(/append-only/);
   });
+
+  it('commits a sign-in and a sign-out with their audit events, or neither', async () => {
+    const db = api.running.core.db;
+    const sessions = async () =>
+      Number((await sql<{ n: number }>`select count(*)::int as n from sessions`.execute(db)).rows[0]!.n);
+    const live = async () =>
+      Number(
+        (
+          await sql<{ n: number }>`select count(*)::int as n from sessions where revoked_at is null`.execute(
+            db,
+          )
+        ).rows[0]!.n,
+      );
+    // The audit log refuses these two event types for a moment: the change they record must not stay.
+    await sql`create or replace function refuse_session_audit() returns trigger language plpgsql as $$
+      begin raise exception 'audit store unavailable'; end $$`.execute(db);
+    await sql`create trigger refuse_session_audit before insert on audit_events for each row
+      when (new.type in ('user.login_succeeded', 'session.ended')) execute function refuse_session_audit()`.execute(
+      db,
+    );
+    try {
+      const before = await sessions();
+      const failed = await http.post('/api/auth/login', {
+        body: { email: DEMO.users.carol, password: DEMO.password },
+      });
+      expect(failed.status).toBe(500);
+      expect(await sessions()).toBe(before);
+
+      const liveBefore = await live();
+      const out = await http.post('/api/auth/logout', { token: carol });
+      expect(out.status).toBe(500);
+      expect(await live()).toBe(liveBefore);
+    } finally {
+      await sql`drop trigger refuse_session_audit on audit_events`.execute(db);
+      await sql`drop function refuse_session_audit()`.execute(db);
+    }
+    // And with the audit log back, both work and are recorded.
+    const signedIn = await http.login(DEMO.users.carol, DEMO.password);
+    expect((await http.post('/api/auth/logout', { token: signedIn.token })).status).toBe(204);
+  });
 });
