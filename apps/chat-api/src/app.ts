@@ -253,6 +253,48 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
       this.set(hub.connectionCount);
     },
   });
+  // The membership cache's and the live hub's own tallies (kept as plain fields on the hot path), read
+  // at scrape time: how often a group check is answered from memory, and what live delivery does.
+  const tallies: [string, string, () => number][] = [
+    [
+      'chat_membership_cache_hits_total',
+      'Group checks answered from the membership cache',
+      () => groups.stats.hits,
+    ],
+    [
+      'chat_membership_loads_total',
+      'Group checks that asked auth-api (cache miss)',
+      () => groups.stats.loads,
+    ],
+    ['chat_membership_rechecks_total', 'Cached groups re-read from auth-api', () => groups.stats.rechecks],
+    ['chat_membership_events_total', 'Membership events applied from the bus', () => groups.stats.events],
+    [
+      'chat_live_frames_delivered_total',
+      'Change-log events written to subscribed sockets',
+      () => hub.stats.delivered,
+    ],
+    [
+      'chat_live_gap_fills_total',
+      'Replays from the change log to close a gap in live delivery',
+      () => hub.stats.gapFills,
+    ],
+    [
+      'chat_live_resets_total',
+      'Subscriptions told to resume because their gap was too large',
+      () => hub.stats.resets,
+    ],
+    ['chat_live_bus_events_total', 'Change-log events received from the bus', () => hub.stats.busIn],
+  ];
+  for (const [name, help, read] of tallies)
+    new Counter({
+      name,
+      help,
+      registers: [app.metrics],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
   new Gauge({
     name: 'chat_service_token_requests',
     help: 'Requests made to the token endpoint since start',

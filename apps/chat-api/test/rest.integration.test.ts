@@ -371,5 +371,11 @@ describe('chat-api REST with the real auth-api', () => {
     expect(metrics.body).toMatch(/chat_auth_api_requests_total\{[^}]*endpoint="members"/);
     expect(metrics.body).toMatch(/chat_service_token_requests\{[^}]*\} 1$/m);
     expect(metrics.body).toMatch(/chat_ws_connections/);
+    // The membership cache's tallies: this test's posts and reads were group checks.
+    const hits = /^chat_membership_cache_hits_total(?:\{[^}]*\})? (\d+)$/m.exec(metrics.body);
+    const loads = /^chat_membership_loads_total(?:\{[^}]*\})? (\d+)$/m.exec(metrics.body);
+    expect(Number(hits?.[1])).toBeGreaterThan(0);
+    expect(Number(loads?.[1])).toBeGreaterThan(0);
+    expect(metrics.body).toMatch(/^chat_live_frames_delivered_total/m);
   });
 });
