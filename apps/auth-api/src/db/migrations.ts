@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import { CHANGE_FEED_LOCK } from '../changes/lock.ts';
 
 /** Ordered by name. Never edit a migration that has shipped: add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -404,6 +405,24 @@ export const migrations: Record<string, Migration> = {
         end $$`.execute(db);
       await sql`create trigger change_feed_signing_keys after delete on signing_keys
         for each row execute function change_feed_key_removed()`.execute(db);
+    },
+  },
+  '0007_change_feed_writer_lock': {
+    /**
+     * Commit order without the cluster-wide horizon: 0006 read only below the oldest transaction still
+     * running on the whole server (pg_snapshot_xmin), so any long transaction, in any database, held every
+     * change back (past the contract's 5 s). Now each transaction that writes the feed holds a shared
+     * advisory lock until it ends, and a reader takes the same lock exclusively for its read: no feed
+     * writer is in flight then, so every row below the highest id it sees has committed (or rolled back)
+     * and the feed can be read in id order. Only feed writers can hold a read back, never other work.
+     */
+    async up(db: Kysely<unknown>) {
+      await sql`create or replace function change_feed_emit(payload jsonb, keep_until timestamptz) returns void
+        language plpgsql as $$
+        begin
+          perform pg_advisory_xact_lock_shared(${sql.lit(CHANGE_FEED_LOCK)});
+          insert into change_feed (event, expires_at) values (payload, keep_until);
+        end $$`.execute(db);
     },
   },
 };

@@ -15,7 +15,7 @@ export interface RevocationRow {
 export interface RevocationRepository {
   /** Idempotent: revoking twice keeps the first row. */
   record(row: RevocationRow): Promise<void>;
-  readChanges(after: { xid: string; id: string }, limit: number): Promise<ChangePage>;
+  readChanges(after: string, limit: number): Promise<ChangePage>;
 }
 
 export function createRevocationRepository(db: Kysely<AuthDB>): RevocationRepository {

@@ -77,7 +77,7 @@ export class RevocationService {
   readonly #pollMs: number;
   readonly #onKeyRemoved: (kid: string) => void;
   /** Position in the change feed (commit order: see changes/repository.ts). */
-  #cursor = { xid: '0', id: '0' };
+  #cursor = '0';
   #timer: NodeJS.Timeout | null = null;
   #unsubscribe: (() => void) | null = null;
 
@@ -120,8 +120,7 @@ export class RevocationService {
     for (;;) {
       const page = await this.#repository.readChanges(this.#cursor, FEED_PAGE);
       for (const { event } of page.changes) this.#applyChange(event);
-      const [xid = '0', id = '0'] = page.next_cursor.split(':');
-      this.#cursor = { xid, id };
+      this.#cursor = page.next_cursor;
       if (page.changes.length < FEED_PAGE) break;
     }
     this.list.purge(now);

@@ -24,9 +24,8 @@ async function feed(cursor?: string) {
 }
 
 /**
- * The feed until it holds `count` changes after `cursor`. Its cursor stops below the oldest transaction still
- * open on the server (whatever its database), so a neighbour's transaction may hold a row back for a moment:
- * the contract's bound is 5 s, and so is this wait.
+ * The feed until it holds `count` changes after `cursor` (a read answers nothing while another feed writer
+ * is still in flight: the contract's bound is 5 s, and so is this wait).
  */
 async function feedUntil(cursor: string, count: number) {
   const deadline = Date.now() + 5_000;
@@ -123,6 +122,32 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('change feed order (PostgreSQL)'
     } finally {
       await slow.end();
       await fast.end();
+    }
+  });
+
+  it('a long transaction that writes no change (here, or in another database) holds nothing back', async () => {
+    const url = auth.env.DATABASE_URL!;
+    const here = new pg.Client({ connectionString: url });
+    const elsewhere = new pg.Client({ connectionString: url.replace(/\/[^/?]+(\?|$)/, '/postgres$1') });
+    const other = new pg.Client({ connectionString: url });
+    await Promise.all([here.connect(), elsewhere.connect(), other.connect()]);
+    try {
+      const cursor = (await feed()).body.next_cursor as string;
+      // Two transactions with transaction ids that stay open: a report, a migration, a forgotten psql.
+      for (const client of [here, elsewhere]) {
+        await client.query('begin');
+        await client.query('select pg_current_xact_id()');
+      }
+      await other.query(
+        "insert into revocations (id, kind, expires_at) values ('while-open-jti', 'token', now() + interval '1 hour')",
+      );
+      const page = await feed(cursor);
+      expect(page.body.changes.map((c: { event: { jti: string } }) => c.event.jti)).toEqual([
+        'while-open-jti',
+      ]);
+    } finally {
+      for (const client of [here, elsewhere]) await client.query('rollback').catch(() => {});
+      await Promise.all([here.end(), elsewhere.end(), other.end()]);
     }
   });
 });
