@@ -4,7 +4,9 @@
  *     the same data (the demo seed is idempotent) → scenario again.
  *  2. `npm start` with PostgreSQL + Redis and CHAT_INSTANCES=2 → scenario with Bob on instance 1 and
  *     Carol on instance 2 (messages cross Redis).
- *  3. The fault tests (tests/faults): kill -9 a chat-api, restart PostgreSQL, stop auth-api for 30 s.
+ *  3. The fault tests (tests/faults, each file on a platform of its own): kill -9 a chat-api mid-stream,
+ *     restart PostgreSQL, stop auth-api for 30 s, kill and restart Redis during fan-out, kill -9 auth-api
+ *     while chat-api renews its 30 s service token.
  * Hermetic: every start uses free ports (npm start's AUTH_PORT/CHAT_PORT/WEB_PORT), and the PostgreSQL +
  * Redis round runs on a private PostgreSQL cluster and redis-server (tests/support/infra.ts), never on the
  * machine's shared ones, so it can run beside other test runs.
