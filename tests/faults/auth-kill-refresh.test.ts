@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   allMessages,
   api,
+  createGroup,
   generalGroupId,
   login,
   type Platform,
@@ -57,11 +58,7 @@ it('auth-api killed (kill -9) while chat-api renews its 30 s service token: cach
   let bob = await login(platform.auth.url, 'bob@acme.example');
   const general = await generalGroupId(platform.auth.url, bob.token);
   // A group chat-api has never looked up: it cannot be answered while auth-api is gone.
-  const created = await api('POST', `${platform.auth.url}/api/auth/groups`, bob.token, {
-    name: 'kill-refresh-room',
-  });
-  expect(created.status).toBe(201);
-  const uncached = created.body.id as string;
+  const uncached = await createGroup(platform.auth.url, bob.token, 'kill-refresh-room');
 
   let phase: 'before' | 'down' | 'after' = 'before';
   let stopping = false;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   allMessages,
   api,
+  createGroup,
   generalGroupId,
   login,
   type Platform,
@@ -31,9 +32,7 @@ it('Redis killed and restarted during fan-out: subscribers on both instances get
   const bob = await login(platform.auth.url, 'bob@acme.example');
   const carol = await login(platform.auth.url, 'carol@acme.example');
   const general = await generalGroupId(platform.auth.url, bob.token);
-  const created = await api('POST', `${platform.auth.url}/api/auth/groups`, bob.token, { name: 'fan-out' });
-  expect(created.status).toBe(201);
-  const fanOut = created.body.id as string;
+  const fanOut = await createGroup(platform.auth.url, bob.token, 'fan-out');
   // Two streams, each posted on one instance and watched on the other, so every message a watcher gets
   // crossed Redis (or, while Redis is gone, the database): general is posted on A and watched on B,
   // fan-out posted on B and watched on A. Each group holds one stream only, so nothing posted locally

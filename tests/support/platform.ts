@@ -179,6 +179,13 @@ export async function allMessages(chatUrl: string, token: string, groupId: strin
   }
 }
 
+/** A new group of the caller's org, the caller its member (auth-api's POST /api/auth/groups); its id. */
+export async function createGroup(authUrl: string, token: string, name: string): Promise<string> {
+  const created = await api('POST', `${authUrl}/api/auth/groups`, token, { name });
+  if (created.status !== 201) throw new Error(`create group ${name}: ${created.status}`);
+  return created.body.id as string;
+}
+
 export async function generalGroupId(authUrl: string, token: string): Promise<string> {
   const list = await api('GET', `${authUrl}/api/auth/groups`, token);
   return list.body.groups.find((g: { name: string }) => g.name === 'general').id;
