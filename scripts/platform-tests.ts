@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { freePortRange, startPostgres, startRedis } from '../tests/support/infra.ts';
+import { freePortRange, portIsFree, startPostgres, startRedis } from '../tests/support/infra.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const results: { name: string; ok: boolean }[] = [];
@@ -150,6 +150,30 @@ try {
       );
     });
   }
+  await check(
+    'embedded default: Ctrl-C while npm start is still starting exits 0 and frees every port',
+    async () => {
+      const base = await freePortRange(3);
+      const platform = startPlatform({
+        DATA_DIR: embeddedData,
+        AUTH_PORT: String(base),
+        CHAT_PORT: String(base + 1),
+        WEB_PORT: String(base + 2),
+      });
+      // auth-api answers while chat-api and the web server are still to come: the stop lands mid-start.
+      await waitReady([`http://127.0.0.1:${base}/health`], platform);
+      const webUpAlready = await fetch(`http://127.0.0.1:${base + 2}/health`).then(
+        () => true,
+        () => false,
+      );
+      const clean = await stopPlatform(platform);
+      if (!clean) console.error('     npm start did not exit cleanly on SIGINT during start-up');
+      const freed = (await Promise.all([0, 1, 2].map((i) => portIsFree(base + i)))).every(Boolean);
+      if (!freed) console.error('     a port of the platform is still taken after npm start exited');
+      if (webUpAlready) console.error('     the web server was up already: the stop did not land mid-start');
+      return clean && freed && !webUpAlready;
+    },
+  );
 } finally {
   rmSync(embeddedData, { recursive: true, force: true });
 }
