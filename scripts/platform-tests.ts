@@ -4,7 +4,9 @@
  *     the same data (the demo seed is idempotent) → scenario again.
  *  2. `npm start` with PostgreSQL + Redis and CHAT_INSTANCES=2 → scenario with Bob on instance 1 and
  *     Carol on instance 2 (messages cross Redis).
- *  3. The fault tests (tests/faults): kill -9 a chat-api, restart PostgreSQL, stop auth-api for 30 s.
+ *  3. The fault tests (tests/faults, each file on a platform of its own): kill -9 a chat-api mid-stream,
+ *     restart PostgreSQL, stop auth-api for 30 s, kill and restart Redis during fan-out, kill -9 auth-api
+ *     while chat-api renews its 30 s service token.
  * Hermetic: every start uses free ports (npm start's AUTH_PORT/CHAT_PORT/WEB_PORT), and the PostgreSQL +
  * Redis round runs on a private PostgreSQL cluster and redis-server (tests/support/infra.ts), never on the
  * machine's shared ones, so it can run beside other test runs.
@@ -14,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { freePortRange, startPostgres, startRedis } from '../tests/support/infra.ts';
+import { freePortRange, portIsFree, startPostgres, startRedis } from '../tests/support/infra.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const results: { name: string; ok: boolean }[] = [];
@@ -35,14 +37,18 @@ function startPlatform(env: Record<string, string>): ChildProcess {
   return child;
 }
 
-async function waitReady(urls: string[], child: ChildProcess, timeoutMs = 120_000): Promise<void> {
+/**
+ * Waits until every probe answers 200: the services' `/ready` and the web server's `/health`. npm start is up
+ * only when all of them are (it prints its banner then); a check that starts earlier races the start-up.
+ */
+async function waitReady(probes: string[], child: ChildProcess, timeoutMs = 120_000): Promise<void> {
   const started = Date.now();
-  for (const url of urls) {
+  for (const url of probes) {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}`);
       if (Date.now() - started > timeoutMs) throw new Error(`${url} not ready within ${timeoutMs} ms`);
       try {
-        if ((await fetch(`${url}/ready`)).ok) break;
+        if ((await fetch(url)).ok) break;
       } catch {}
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -57,6 +63,39 @@ async function stopPlatform(child: ChildProcess): Promise<boolean> {
   const code = await exited;
   clearTimeout(timer);
   return code === 0;
+}
+
+/** The built web client (its index.html) is served on the web server's root. */
+async function webClientServed(webUrl: string): Promise<boolean> {
+  const page = await fetch(`${webUrl}/`, { headers: { accept: 'text/html' } }).then(
+    async (r) => (r.ok ? await r.text() : ''),
+    () => '',
+  );
+  const served = page.includes('<div id="root">');
+  if (!served) console.error(`     the web client is not served on ${webUrl}`);
+  return served;
+}
+
+/**
+ * `npm start` with `env`, ready on every probe, then `body`; then Ctrl-C. Passes only when the body does
+ * and npm start exits 0 on that SIGINT (a start that has to be killed is a failure, not noise).
+ */
+async function withPlatform(
+  env: Record<string, string>,
+  probes: string[],
+  body: () => Promise<boolean>,
+): Promise<boolean> {
+  const platform = startPlatform(env);
+  let ok = false;
+  try {
+    await waitReady(probes, platform);
+    ok = await body();
+  } finally {
+    const clean = await stopPlatform(platform);
+    if (!clean) console.error('     npm start did not exit cleanly on SIGINT');
+    ok &&= clean;
+  }
+  return ok;
 }
 
 async function check(name: string, body: () => Promise<boolean>): Promise<void> {
@@ -92,31 +131,49 @@ try {
         string,
         string,
       ];
+      return withPlatform(
+        {
+          DATA_DIR: embeddedData,
+          AUTH_PORT: String(base),
+          CHAT_PORT: String(base + 1),
+          WEB_PORT: String(base + 2),
+        },
+        [`${authUrl}/ready`, `${chatUrl}/ready`, `${webUrl}/health`],
+        async () => {
+          const code = await run(process.execPath, [join(root, 'scripts/scenario.ts')], {
+            AUTH_URL: authUrl,
+            CHAT_URL: chatUrl,
+            SERVICE_CLIENT_SECRET_FILE: join(embeddedData, 'service-client-secret'),
+          });
+          return code === 0 && (await webClientServed(webUrl));
+        },
+      );
+    });
+  }
+  await check(
+    'embedded default: Ctrl-C while npm start is still starting exits 0 and frees every port',
+    async () => {
+      const base = await freePortRange(3);
       const platform = startPlatform({
         DATA_DIR: embeddedData,
         AUTH_PORT: String(base),
         CHAT_PORT: String(base + 1),
         WEB_PORT: String(base + 2),
       });
-      try {
-        await waitReady([authUrl, chatUrl], platform);
-        const code = await run(process.execPath, [join(root, 'scripts/scenario.ts')], {
-          AUTH_URL: authUrl,
-          CHAT_URL: chatUrl,
-          SERVICE_CLIENT_SECRET_FILE: join(embeddedData, 'service-client-secret'),
-        });
-        const web = await fetch(`${webUrl}/`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (!web) console.error(`     the web client is not served on ${webUrl}`);
-        return code === 0 && web;
-      } finally {
-        const clean = await stopPlatform(platform);
-        if (!clean) console.error('     npm start did not exit cleanly on SIGINT');
-      }
-    });
-  }
+      // auth-api answers while chat-api and the web server are still to come: the stop lands mid-start.
+      await waitReady([`http://127.0.0.1:${base}/health`], platform);
+      const webUpAlready = await fetch(`http://127.0.0.1:${base + 2}/health`).then(
+        () => true,
+        () => false,
+      );
+      const clean = await stopPlatform(platform);
+      if (!clean) console.error('     npm start did not exit cleanly on SIGINT during start-up');
+      const freed = (await Promise.all([0, 1, 2].map((i) => portIsFree(base + i)))).every(Boolean);
+      if (!freed) console.error('     a port of the platform is still taken after npm start exited');
+      if (webUpAlready) console.error('     the web server was up already: the stop did not land mid-start');
+      return clean && freed && !webUpAlready;
+    },
+  );
 } finally {
   rmSync(embeddedData, { recursive: true, force: true });
 }
@@ -131,31 +188,34 @@ await check(
     const base = await freePortRange(4);
     const url = (i: number) => `http://127.0.0.1:${base + i}`;
     // A start on PostgreSQL seeds nothing unless told, and never with the default password.
-    const platform = startPlatform({
-      AUTH_DATABASE_URL: await createDatabase(postgres.url, `platform_auth_${suffix}`),
-      CHAT_DATABASE_URL: await createDatabase(postgres.url, `platform_chat_${suffix}`),
-      REDIS_URL: redis.url,
-      CHAT_INSTANCES: '2',
-      SERVICE_CLIENT_SECRET: secret,
-      SEED_DEMO_DATA: 'true',
-      DEMO_PASSWORD: password,
-      SIGNING_KEY_ENCRYPTION_SECRET: `platform-keys-${secret}`,
-      AUTH_PORT: String(base),
-      CHAT_PORT: String(base + 1),
-      WEB_PORT: String(base + 3),
-    });
     try {
-      await waitReady([url(0), url(1), url(2)], platform);
-      const code = await run(process.execPath, [join(root, 'scripts/scenario.ts')], {
-        AUTH_URL: url(0),
-        CHAT_URL: url(1),
-        CHAT_URL_CAROL: url(2),
-        SERVICE_CLIENT_SECRET: secret,
-        DEMO_PASSWORD: password,
-      });
-      return code === 0;
+      return await withPlatform(
+        {
+          AUTH_DATABASE_URL: await createDatabase(postgres.url, `platform_auth_${suffix}`),
+          CHAT_DATABASE_URL: await createDatabase(postgres.url, `platform_chat_${suffix}`),
+          REDIS_URL: redis.url,
+          CHAT_INSTANCES: '2',
+          SERVICE_CLIENT_SECRET: secret,
+          SEED_DEMO_DATA: 'true',
+          DEMO_PASSWORD: password,
+          SIGNING_KEY_ENCRYPTION_SECRET: `platform-keys-${secret}`,
+          AUTH_PORT: String(base),
+          CHAT_PORT: String(base + 1),
+          WEB_PORT: String(base + 3),
+        },
+        [`${url(0)}/ready`, `${url(1)}/ready`, `${url(2)}/ready`, `${url(3)}/health`],
+        async () => {
+          const code = await run(process.execPath, [join(root, 'scripts/scenario.ts')], {
+            AUTH_URL: url(0),
+            CHAT_URL: url(1),
+            CHAT_URL_CAROL: url(2),
+            SERVICE_CLIENT_SECRET: secret,
+            DEMO_PASSWORD: password,
+          });
+          return code === 0 && (await webClientServed(url(3)));
+        },
+      );
     } finally {
-      await stopPlatform(platform);
       await Promise.all([postgres.destroy(), redis.kill()]);
     }
   },

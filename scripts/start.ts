@@ -126,16 +126,36 @@ Live scenario:  npm run scenario      Stop: Ctrl-C
 `);
 }
 
-/** One service on its own worker thread (scripts/embedded-service.ts); resolves once it listens. */
+/**
+ * Everything started so far, closed in this order on a stop. The signal handlers are in place before
+ * anything starts: a Ctrl-C at any moment, during the build or while a service is still starting, stops what
+ * is up and exits 0 (a service thread still starting takes the stop once it is up; see stopServiceThread).
+ */
+const closers: (() => Promise<void>)[] = [];
+let stopping = false;
+async function stop(reason: string, exitCode = 0): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${reason}: stopping…`);
+  for (const close of [...closers]) await close().catch((error) => console.error(error));
+  process.exit(exitCode);
+}
+process.once('SIGINT', () => void stop('SIGINT'));
+process.once('SIGTERM', () => void stop('SIGTERM'));
+
+/**
+ * One service on its own worker thread (scripts/embedded-service.ts). The worker is returned at once, so a
+ * stop during start-up can close it; `ready` resolves once it listens.
+ */
 function startServiceThread(
   service: 'auth-api' | 'chat-api',
   envs: Record<string, string>[],
-): Promise<Worker> {
+): { worker: Worker; ready: Promise<void> } {
   const worker = new Worker(new URL('./embedded-service.ts', import.meta.url), {
     workerData: { service, envs, logLevel: common.LOG_LEVEL },
     name: service,
   });
-  return new Promise((resolveReady, reject) => {
+  const ready = new Promise<void>((resolveReady, reject) => {
     const onExit = (code: number) =>
       reject(new Error(`${service} thread exited with ${code} before it was ready`));
     worker.once('error', reject);
@@ -145,9 +165,10 @@ function startServiceThread(
       worker.off('error', reject);
       worker.off('exit', onExit);
       worker.on('error', (error) => console.error(`${service}: ${error.stack ?? error}`));
-      resolveReady(worker);
+      resolveReady();
     });
   });
+  return { worker, ready };
 }
 
 /** Asks a service thread to close its servers and storage, and waits for it (10 s at most). */
@@ -170,14 +191,20 @@ async function stopServiceThread(worker: Worker): Promise<void> {
  * server stays on the main thread.
  */
 async function runEmbedded(): Promise<void> {
-  const auth = await startServiceThread('auth-api', [authEnv]);
-  const chat = await startServiceThread(
+  const auth = startServiceThread('auth-api', [authEnv]);
+  closers.push(() => stopServiceThread(auth.worker));
+  await auth.ready;
+  if (stopping) return;
+  const chat = startServiceThread(
     'chat-api',
     chatUrls.map((_, i) => chatEnv(chatPort + i)),
   );
-  const closers: (() => Promise<void>)[] = [() => stopServiceThread(chat), () => stopServiceThread(auth)];
+  closers.unshift(() => stopServiceThread(chat.worker));
+  await chat.ready;
+  if (stopping) return;
   if (existsSync(join(root, 'apps/web/server.ts'))) {
     const { startWebServer } = await import('@groupchat/web/server');
+    if (stopping) return;
     const web = await startWebServer({
       port: webPort,
       host,
@@ -187,17 +214,7 @@ async function runEmbedded(): Promise<void> {
     });
     closers.unshift(() => web.close());
   }
-  banner();
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping…`);
-    for (const close of closers) await close().catch((error) => console.error(error));
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  if (!stopping) banner();
 }
 
 async function waitHealthy(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
@@ -213,7 +230,6 @@ async function waitHealthy(url: string, child: ChildProcess, timeoutMs = 60_000)
 }
 
 async function runProcesses(): Promise<void> {
-  const children: ChildProcess[] = [];
   const start = (name: string, script: string, childEnv: Record<string, string>) => {
     const child = spawn(process.execPath, [join(root, script)], {
       env: { ...env, ...childEnv },
@@ -222,29 +238,23 @@ async function runProcesses(): Promise<void> {
     child.on('exit', (code, signal) => {
       if (!stopping) console.error(`${name} exited (${signal ?? code})`);
     });
-    children.push(child);
+    closers.unshift(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    });
     return child;
   };
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping…`);
-    for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.all(
-      children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)),
-    );
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
   const auth = start('auth-api', 'apps/auth-api/src/main.ts', authEnv);
   await waitHealthy(authUrl, auth);
+  if (stopping) return;
   await Promise.all(
     chatUrls.map((url, i) =>
       waitHealthy(url, start(`chat-api#${i + 1}`, 'apps/chat-api/src/main.ts', chatEnv(chatPort + i))),
     ),
   );
+  if (stopping) return;
   if (existsSync(join(root, 'apps/web/server.ts'))) {
     const web = start('web', 'apps/web/server.ts', {
       WEB_PORT: String(webPort),
@@ -252,15 +262,19 @@ async function runProcesses(): Promise<void> {
       AUTH_API_URL: authUrl,
       CHAT_API_URL: chatUrls[0]!,
     });
-    await waitHealthy(webUrl, web).catch(() => {});
+    await waitHealthy(webUrl, web);
   }
-  banner();
+  if (!stopping) banner();
 }
 
 try {
   buildWebIfNeeded();
-  await (mode === 'embedded' ? runEmbedded() : runProcesses());
+  if (!stopping) await (mode === 'embedded' ? runEmbedded() : runProcesses());
 } catch (error) {
-  console.error(`npm start failed: ${(error as Error).message}`);
-  process.exit(1);
+  // A part that was still starting when the stop came fails to start: that is the stop, not an error.
+  // Otherwise what did start is stopped too (no service left running without the rest).
+  if (!stopping) {
+    console.error(`npm start failed: ${(error as Error).message}`);
+    await stop('start-up failed', 1);
+  }
 }

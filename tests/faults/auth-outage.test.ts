@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   api,
+  createGroup,
   generalGroupId,
   login,
   type Platform,
@@ -22,11 +23,7 @@ it('auth-api down for 30 s: cached members keep chatting, uncached lookups get 5
   const carol = await login(platform.auth.url, 'carol@acme.example');
   const general = await generalGroupId(platform.auth.url, bob.token);
   // A group chat-api has never looked up: it cannot be answered while auth-api is away.
-  const created = await api('POST', `${platform.auth.url}/api/auth/groups`, bob.token, {
-    name: 'outage-room',
-  });
-  expect(created.status).toBe(201);
-  const uncached = created.body.id as string;
+  const uncached = await createGroup(platform.auth.url, bob.token, 'outage-room');
 
   // Bob and Carol are active in general: their membership is cached.
   expect(

@@ -78,8 +78,14 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-/** auth-api and N chat-api processes on fresh PostgreSQL databases, talking over Redis. */
-export async function startPlatform(chatInstances: number): Promise<Platform> {
+/**
+ * auth-api and N chat-api processes on fresh PostgreSQL databases, talking over Redis. `authEnv` and
+ * `chatEnv` add to (or override) each service's environment (a short token TTL, a metrics secret).
+ */
+export async function startPlatform(
+  chatInstances: number,
+  extra: { authEnv?: Record<string, string>; chatEnv?: Record<string, string> } = {},
+): Promise<Platform> {
   const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
   const REDIS_URL = redis.url;
   const authPort = await freePort();
@@ -95,6 +101,7 @@ export async function startPlatform(chatInstances: number): Promise<Platform> {
     DEMO_PASSWORD: PASSWORD,
     SIGNING_KEY_ENCRYPTION_SECRET: `fault-keys-${secret}`,
     SIGNING_KEY_PUBLISH_AHEAD_SECONDS: '0',
+    ...extra.authEnv,
   };
   const chatDatabase = await createDatabase(postgres.url, 'fault_chat');
   const chatEnv = (port: number) => ({
@@ -106,6 +113,7 @@ export async function startPlatform(chatInstances: number): Promise<Platform> {
     SERVICE_TOKEN_URL: `${authUrl}/oauth/token`,
     SERVICE_CLIENT_ID: 'chat-api-service',
     SERVICE_CLIENT_SECRET: secret,
+    ...extra.chatEnv,
   });
   const auth = await startService('auth-api', authEnv);
   const chats: ServiceProcess[] = [];
@@ -171,32 +179,97 @@ export async function allMessages(chatUrl: string, token: string, groupId: strin
   }
 }
 
+/** A new group of the caller's org, the caller its member (auth-api's POST /api/auth/groups); its id. */
+export async function createGroup(authUrl: string, token: string, name: string): Promise<string> {
+  const created = await api('POST', `${authUrl}/api/auth/groups`, token, { name });
+  if (created.status !== 201) throw new Error(`create group ${name}: ${created.status}`);
+  return created.body.id as string;
+}
+
 export async function generalGroupId(authUrl: string, token: string): Promise<string> {
   const list = await api('GET', `${authUrl}/api/auth/groups`, token);
   return list.body.groups.find((g: { name: string }) => g.name === 'general').id;
 }
 
-/** A WebSocket subscriber that records every message frame of one group. */
+/**
+ * The contract's "a person typing fast is never limited: 10 messages per second per user is always
+ * allowed". Load in these tests is one user's posts at that rate, so a 429 is a failure, never noise.
+ */
+export const ALWAYS_ALLOWED_POSTS_PER_SECOND = 10;
+
+/**
+ * Paces callers (one user's senders share one pacer): each call resolves at the next free slot, slots
+ * `1000 / perSecond` ms apart, so however many senders share it the rate is never above `perSecond`.
+ */
+export function pacer(perSecond: number = ALWAYS_ALLOWED_POSTS_PER_SECOND): () => Promise<void> {
+  const interval = 1000 / perSecond;
+  let next = 0;
+  return () => {
+    const now = Date.now();
+    const slot = Math.max(now, next);
+    next = slot + interval;
+    return new Promise((r) => setTimeout(r, slot - now));
+  };
+}
+
+export interface Subscriber {
+  frames: any[];
+  messages: any[];
+  /** Arrival time (Date.now()) of each entry of `messages`. */
+  receivedAt: number[];
+  /** The change-log cursor of each entry of `messages` (the frame's `cursor`). */
+  cursors: string[];
+  close(): void;
+}
+
+/**
+ * A WebSocket subscriber that records every message frame of one group. `from.cursor` resumes after a
+ * change-log cursor (the server replays what came after it first).
+ */
 export async function subscribe(
   chatUrl: string,
   token: string,
   groupId: string,
-): Promise<{ frames: any[]; messages: any[]; close(): void }> {
+  from: { cursor?: string } = {},
+): Promise<Subscriber> {
   const socket = new WebSocket(`${chatUrl.replace(/^http/, 'ws')}/api/chat/ws`);
-  const frames: any[] = [];
-  const messages: any[] = [];
+  const subscriber: Subscriber = {
+    frames: [],
+    messages: [],
+    receivedAt: [],
+    cursors: [],
+    close: () => socket.close(),
+  };
   let subscribed!: () => void;
   const ready = new Promise<void>((r) => {
     subscribed = r;
   });
   socket.addEventListener('message', (event) => {
     const frame = JSON.parse(String(event.data));
-    frames.push(frame);
-    if (frame.type === 'ready') socket.send(JSON.stringify({ type: 'subscribe', group_id: groupId }));
+    subscriber.frames.push(frame);
+    if (frame.type === 'ready')
+      socket.send(JSON.stringify({ type: 'subscribe', group_id: groupId, ...from }));
     if (frame.type === 'subscribed') subscribed();
-    if (frame.type === 'message' && frame.message.group_id === groupId) messages.push(frame.message);
+    if (frame.type === 'message' && frame.message.group_id === groupId) {
+      subscriber.messages.push(frame.message);
+      subscriber.receivedAt.push(Date.now());
+      subscriber.cursors.push(frame.cursor);
+    }
   });
   socket.addEventListener('open', () => socket.send(JSON.stringify({ type: 'auth', token })));
   await ready;
-  return { frames, messages, close: () => socket.close() };
+  return subscriber;
+}
+
+/** Polls `condition` every 50 ms until it holds or `timeoutMs` passes; returns whether it held. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

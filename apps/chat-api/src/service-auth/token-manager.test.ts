@@ -89,6 +89,28 @@ describe('ServiceTokenManager', () => {
     expect(await tokens.getToken()).toBe('token-2');
   });
 
+  it('refreshes a short-lived token in the background too, before it stops being handed out', async () => {
+    // 30 s, auth-api's shortest ACCESS_TOKEN_TTL_SECONDS: the safety margin is a quarter of it (7.5 s),
+    // so 80 % of the whole life (24 s) would come after the token stopped being usable (22.5 s).
+    let issuedShort = 0;
+    server.setHandler((_request, response) => {
+      issuedShort += 1;
+      json(response, 200, {
+        access_token: `short-${issuedShort}`,
+        token_type: 'Bearer',
+        expires_in: 30,
+        scope: 'groups:read members:read',
+      });
+    });
+    const tokens = manager();
+    expect(await tokens.getToken()).toBe('short-1');
+    clock += 20_000; // past 80 % of the usable 22.5 s, still usable
+    expect(await tokens.getToken()).toBe('short-1'); // served at once, refreshed behind it
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(server.requests).toHaveLength(2);
+    expect(await tokens.getToken()).toBe('short-2');
+  });
+
   it('waits for a new token once the cached one is (nearly) expired', async () => {
     const tokens = manager();
     await tokens.getToken();

@@ -25,7 +25,10 @@ export interface ServiceTokenManagerOptions {
   dispatcher: Dispatcher;
   logger: Logger;
   timeoutMs?: number;
-  /** Refresh once this fraction of the lifetime has passed (default 0.8: 12 min into a 15 min token). */
+  /**
+   * Refresh once this fraction of the token's usable life (its lifetime less the safety margin) has passed
+   * (default 0.8: about 12 min into a 15 min token, 18 s into a 30 s one).
+   */
   refreshAtFraction?: number;
   /** A token this close to its expiry is not handed out any more (clock skew, request latency). */
   expirySafetyMs?: number;
@@ -200,10 +203,14 @@ export class ServiceTokenManager {
     const now = this.#now();
     const lifetimeMs = parsed.expiresIn * 1000;
     const safety = Math.min(this.#options.expirySafetyMs ?? 10_000, lifetimeMs / 4);
+    // The refresh point is taken from the usable life, so it always comes before the token stops being
+    // handed out: 80 % of the whole lifetime falls after that for tokens under 50 s, and callers would
+    // then wait for the token endpoint at every expiry instead of a background refresh.
+    const usableMs = lifetimeMs - safety;
     this.#token = {
       value: parsed.accessToken,
-      refreshAt: now + lifetimeMs * (this.#options.refreshAtFraction ?? 0.8),
-      unusableAt: now + lifetimeMs - safety,
+      refreshAt: now + usableMs * (this.#options.refreshAtFraction ?? 0.8),
+      unusableAt: now + usableMs,
     };
     this.#failures = 0;
     this.#retryAt = 0;
