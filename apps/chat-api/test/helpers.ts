@@ -14,7 +14,9 @@ import {
   MemoryBus,
   MemoryExpiringSets,
 } from '@groupchat/service-kit';
+import { sql } from 'kysely';
 import { WebSocket } from 'ws';
+import type { ChatDB } from '../src/db/schema.ts';
 import { startTestChatApi, type TestChatApi } from '../src/testing.ts';
 
 export { DEMO };
@@ -109,6 +111,33 @@ export async function removeMember(
   });
   if (removed.status !== 204 && removed.status !== 200)
     throw new Error(`remove member: ${removed.status} ${JSON.stringify(removed.body)}`);
+}
+
+/** Every table of chat-api's database: what a refused request must leave as it was. */
+const CHAT_TABLES: readonly (keyof ChatDB)[] = [
+  'messages',
+  'group_sequences',
+  'message_versions',
+  'group_events',
+  'read_markers',
+  'group_message_counts',
+  'sender_message_counts',
+  'message_mentions',
+];
+
+/**
+ * Row count and a digest of every row of every chat-api table: equal before and after a request means
+ * it stored nothing and changed nothing (an edit or a reaction changes a digest, not a count).
+ */
+export async function storedState(chat: TestChatApi): Promise<Record<string, string>> {
+  const state: Record<string, string> = {};
+  for (const table of CHAT_TABLES) {
+    const { rows } = await sql<{ n: string; digest: string | null }>`
+      SELECT count(*)::text AS n, md5(string_agg(t::text, '|' ORDER BY t::text)) AS digest
+      FROM ${sql.table(table)} t`.execute(chat.chat.database.db);
+    state[table] = `${rows[0]?.n}:${rows[0]?.digest ?? ''}`;
+  }
+  return state;
 }
 
 /** Polls until `check` returns true; returns the elapsed milliseconds. */

@@ -215,6 +215,11 @@ export class LiveHub {
     return mine.size;
   }
 
+  /** The groups `conn` is subscribed to (or subscribing to). */
+  subscribedGroups(conn: LiveConnection): string[] {
+    return [...(this.#connections.get(conn)?.keys() ?? [])];
+  }
+
   subscriptionCount(conn: LiveConnection): number {
     return this.#connections.get(conn)?.size ?? 0;
   }

@@ -4,7 +4,7 @@ import { HttpProblem, type HttpServer } from '@groupchat/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { authenticateToken } from '../auth/plugin.ts';
+import { authenticateToken, ChatScopes, requireScope } from '../auth/plugin.ts';
 import type { UserPrincipal, UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import type { ChatConfig } from '../config.ts';
 import type { GroupService } from '../groups/group-service.ts';
@@ -217,6 +217,18 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
         return;
       }
       const first = !conn.authenticated;
+      // A later token may carry fewer scopes (a narrowed refresh): without the read scope, the
+      // subscriptions it would keep alive end, as a removal from the groups would.
+      if (!first && !user.scopes.has(ChatScopes.read))
+        for (const groupId of hub.subscribedGroups(conn)) {
+          hub.unsubscribe(conn, groupId);
+          conn.frame({
+            type: 'error',
+            group_id: groupId,
+            status: 403,
+            detail: `this token lacks the scope "${ChatScopes.read}"`,
+          });
+        }
       if (first) {
         const open = perUser.get(user.userId) ?? 0;
         if (open >= config.maxConnectionsPerUser) {
@@ -242,6 +254,16 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       return;
     }
     if (frame.type === 'typing') {
+      // Telling the others "Bob is typing" acts for Bob: the write scope, as a post would need.
+      if (!user.scopes.has(ChatScopes.write)) {
+        conn.frame({
+          type: 'error',
+          group_id: frame.group_id,
+          status: 403,
+          detail: `this token lacks the scope "${ChatScopes.write}"`,
+        });
+        return;
+      }
       if (!signals.typing(conn, frame.group_id))
         conn.frame({
           type: 'error',
@@ -266,6 +288,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       // Subscribing to groups one may not see is a failure like a 403/404 over REST, limited per user and
       // address; once over, refused from memory without asking auth-api.
       limits.assertNotBlocked({ userId: user.userId, address: conn.address });
+      requireScope(user, ChatScopes.read);
       const access = await groups.authorize({ id: user.userId, orgId: user.orgId }, groupId);
       if (!conn.isOpen) return;
       const subscribed = await hub.subscribe(conn, groupId, access.orgId, {
@@ -377,6 +400,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
         '{"type":"subscribe","group_id","cursor"?|"after"?} → {"type":"subscribed","group_id"}, then with `cursor` (a change-log cursor, decimal digits) every event of the group after it, or with `after` (a message id) every event after that message was created, in order, then live ones, none twice, none skipped; when the gap is too large (more than WS_RESUME_MAX_GAP events) or the cursor is unknown {"type":"reset","group_id","cursor"} (reload by REST; live delivery continues after `cursor`). Without either, `subscribed` carries the `cursor` live delivery starts after. Not allowed: {"type":"error","group_id","status":403|404,"detail"}.',
         '{"type":"unsubscribe","group_id"} → {"type":"unsubscribed","group_id"}. Server → client {"type":"message","message":{…REST shape…},"cursor"} for a new message (root or reply) and {"type":"message_updated","message","cursor"} for an edit, deletion, reaction or reply-count change, in cursor order. A removed member gets {"type":"error","group_id","status":403}.',
         '{"type":"typing","group_id"} (a subscribed group only, else an error frame 400) → the other subscribers get {"type":"typing","group_id","user_id"}, at most one per user and group per 2 s (the rest dropped silently); nothing is stored. Subscribers get {"type":"presence","group_id","user_id","status":"online"|"offline"} when a user gets their first subscribed socket in the group (any instance) or has had none for 10 s. When the caller’s read marker moves, every socket of theirs gets {"type":"read","group_id","last_read_message_id","unread_count","mention_count"}.',
+        'Scopes: subscribe needs the token’s groups:read, typing its groups:write (an app’s token may carry fewer than the platform’s own); without it an error frame {"type":"error","group_id","status":403,"detail"}, the connection stays. A later auth frame whose token lacks groups:read ends the subscriptions the same way.',
         'Other frames: {"type":"error","status":400,"detail"}, the connection stays. Liveness: WebSocket ping/pong. Slow consumers (send buffer over the cap for a while) are closed with 1013; revoked tokens and ended sessions with 4401.',
       ].join('\n\n'),
     },
