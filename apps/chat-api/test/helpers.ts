@@ -14,7 +14,7 @@ import {
   MemoryBus,
   MemoryExpiringSets,
 } from '@groupchat/service-kit';
-import { sql } from 'kysely';
+import { storedDigests } from '@groupchat/service-kit/test-support/fuzz';
 import { WebSocket } from 'ws';
 import type { ChatDB } from '../src/db/schema.ts';
 import { startTestChatApi, type TestChatApi } from '../src/testing.ts';
@@ -129,15 +129,8 @@ const CHAT_TABLES: readonly (keyof ChatDB)[] = [
  * Row count and a digest of every row of every chat-api table: equal before and after a request means
  * it stored nothing and changed nothing (an edit or a reaction changes a digest, not a count).
  */
-export async function storedState(chat: TestChatApi): Promise<Record<string, string>> {
-  const state: Record<string, string> = {};
-  for (const table of CHAT_TABLES) {
-    const { rows } = await sql<{ n: string; digest: string | null }>`
-      SELECT count(*)::text AS n, md5(string_agg(t::text, '|' ORDER BY t::text)) AS digest
-      FROM ${sql.table(table)} t`.execute(chat.chat.database.db);
-    state[table] = `${rows[0]?.n}:${rows[0]?.digest ?? ''}`;
-  }
-  return state;
+export function storedState(chat: TestChatApi): Promise<Record<string, string>> {
+  return storedDigests(chat.chat.database.db, CHAT_TABLES);
 }
 
 /** Polls until `check` returns true; returns the elapsed milliseconds. */
