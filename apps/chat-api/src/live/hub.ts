@@ -3,6 +3,7 @@ import {
   type ChatEvent,
   type ChatMessageEvent,
   ChatMessageEventSchema,
+  CloseCodes,
   type ServerFrame,
 } from '@groupchat/contract';
 import type { EventBus } from '@groupchat/service-kit';
@@ -441,7 +442,7 @@ export class LiveHub {
     const deadline = Date.now() + 10_000;
     while (conn.isOpen && conn.bufferedAmount > this.#options.maxBufferedBytes / 4) {
       if (Date.now() > deadline) {
-        conn.close(1013, 'slow consumer');
+        conn.close(CloseCodes.policyViolation, 'outgoing queue over its bound (slow consumer)');
         return false;
       }
       // Loopback and LAN clients drain 1 MB in well under a millisecond or two: poll often.

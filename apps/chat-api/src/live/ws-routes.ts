@@ -79,14 +79,15 @@ class SocketConnection implements LiveConnection {
   send(data: string | Buffer): void {
     if (!this.isOpen) return;
     // Never let one client that does not read make the server buffer without bound or hold others
-    // back: over the cap for longer than a burst takes to drain (or far over it), it is
-    // disconnected, and resumes with `after` when it reconnects.
+    // back: over the cap for longer than a burst takes to drain (or far over it), it has queued more
+    // than the server will hold and is closed with 1008 (the contract), and resumes with `cursor`
+    // when it reconnects.
     const buffered = this.#socket.bufferedAmount;
     if (buffered > this.#maxBuffered) {
       const now = Date.now();
       if (this.#overSince === 0) this.#overSince = now;
       if (buffered > 4 * this.#maxBuffered || now - this.#overSince > this.#graceMs) {
-        this.close(CloseCodes.tryAgainLater, 'slow consumer');
+        this.close(CloseCodes.policyViolation, 'outgoing queue over its bound (slow consumer)');
         return;
       }
     } else this.#overSince = 0;
@@ -401,7 +402,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
         '{"type":"unsubscribe","group_id"} → {"type":"unsubscribed","group_id"}. Server → client {"type":"message","message":{…REST shape…},"cursor"} for a new message (root or reply) and {"type":"message_updated","message","cursor"} for an edit, deletion, reaction or reply-count change, in cursor order. A removed member gets {"type":"error","group_id","status":403}.',
         '{"type":"typing","group_id"} (a subscribed group only, else an error frame 400) → the other subscribers get {"type":"typing","group_id","user_id"}, at most one per user and group per 2 s (the rest dropped silently); nothing is stored. Subscribers get {"type":"presence","group_id","user_id","status":"online"|"offline"} when a user gets their first subscribed socket in the group (any instance) or has had none for 10 s. When the caller’s read marker moves, every socket of theirs gets {"type":"read","group_id","last_read_message_id","unread_count","mention_count"}.',
         'Scopes: subscribe needs the token’s groups:read, typing its groups:write (an app’s token may carry fewer than the platform’s own); without it an error frame {"type":"error","group_id","status":403,"detail"}, the connection stays. A later auth frame whose token lacks groups:read ends the subscriptions the same way.',
-        'Other frames: {"type":"error","status":400,"detail"}, the connection stays. Liveness: WebSocket ping/pong. Slow consumers (send buffer over the cap for a while) are closed with 1013; revoked tokens and ended sessions with 4401.',
+        'Other frames: {"type":"error","status":400,"detail"}, the connection stays. Liveness: WebSocket ping/pong. Slow consumers (send buffer over WS_MAX_BUFFERED_BYTES for WS_SLOW_CONSUMER_GRACE_MS, or over 4 times it) are closed with 1008; revoked tokens and ended sessions with 4401.',
       ].join('\n\n'),
     },
     handler: async (_request: FastifyRequest, reply: FastifyReply) => {
