@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { CloseCodes, type ServerFrame } from '@groupchat/contract';
 import { HttpProblem, type HttpServer } from '@groupchat/service-kit';
@@ -9,6 +10,7 @@ import type { UserPrincipal, UserTokenVerifier } from '../auth/user-token-verifi
 import type { ChatConfig } from '../config.ts';
 import type { GroupService } from '../groups/group-service.ts';
 import type { ChatLimits } from '../limits.ts';
+import type { ConnectionSlots } from './connection-slots.ts';
 import type { LiveConnection, LiveHub } from './hub.ts';
 import { encode, type ParsedFrame, parseClientFrame } from './protocol.ts';
 import type { LiveSignals } from './signals.ts';
@@ -19,6 +21,8 @@ export interface LiveRouteDeps {
   groups: GroupService;
   verifier: UserTokenVerifier;
   limits: ChatLimits;
+  /** Connections per user across instances. */
+  slots: ConnectionSlots;
   config: ChatConfig['ws'];
   clockToleranceSeconds: number;
   logger: Logger;
@@ -36,6 +40,8 @@ class SocketConnection implements LiveConnection {
   #corked = false;
   #user: UserPrincipal | null = null;
   #closed = false;
+  /** This connection's slot among its user's connections (ConnectionSlots). */
+  readonly id = randomUUID();
   /** The client's address as a limit subject. */
   address = '';
   alive = true;
@@ -162,10 +168,8 @@ class SocketConnection implements LiveConnection {
 
 /** GET /api/chat/ws: the contract's live-delivery protocol. */
 export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<void> {
-  const { hub, signals, groups, verifier, config, logger, limits } = deps;
+  const { hub, signals, groups, verifier, config, logger, limits, slots } = deps;
   const connections = new Set<SocketConnection>();
-  /** Authenticated connections per user on this instance. */
-  const perUser = new Map<string, number>();
   const frameBurst = config.maxFramesPerSecond * 2;
 
   /** One token per frame, refilled at maxFramesPerSecond, holding at most 2 s' worth. */
@@ -183,6 +187,11 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
 
   const heartbeat = setInterval(() => {
     for (const conn of connections) conn.ping();
+    slots
+      .refresh()
+      .catch((error) =>
+        logger.warn({ err: error, event: 'connection_slots_refresh_failed' }, 'slots not refreshed'),
+      );
   }, config.pingIntervalMs);
   heartbeat.unref();
   app.addHook('onClose', async () => clearInterval(heartbeat));
@@ -231,12 +240,16 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
           });
         }
       if (first) {
-        const open = perUser.get(user.userId) ?? 0;
-        if (open >= config.maxConnectionsPerUser) {
+        const slot = { userId: user.userId, connectionId: conn.id };
+        if (!(await slots.acquire(slot))) {
           conn.close(CloseCodes.policyViolation, 'too many connections for this user');
           return;
         }
-        perUser.set(user.userId, open + 1);
+        // Gone while the slot was being taken: onClose found no user to release it for.
+        if (!conn.isOpen) {
+          slots.release(slot);
+          return;
+        }
       }
       conn.setUser(user);
       if (first) {
@@ -322,11 +335,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       onClose: () => {
         connections.delete(conn);
         hub.removeConnection(conn);
-        if (conn.authenticated) {
-          const left = (perUser.get(conn.user.userId) ?? 1) - 1;
-          if (left <= 0) perUser.delete(conn.user.userId);
-          else perUser.set(conn.user.userId, left);
-        }
+        if (conn.authenticated) slots.release({ userId: conn.user.userId, connectionId: conn.id });
       },
     });
     conn.address = request.clientKey;
