@@ -22,6 +22,7 @@ import type { ChatDB } from './db/schema.ts';
 import { GroupService } from './groups/group-service.ts';
 import { UserGroups } from './groups/user-groups.ts';
 import { ChatLimits } from './limits.ts';
+import { ConnectionSlots } from './live/connection-slots.ts';
 import { LiveHub } from './live/hub.ts';
 import { presenceRoutes } from './live/presence-routes.ts';
 import { LiveSignals } from './live/signals.ts';
@@ -166,10 +167,12 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
       );
   });
 
+  // Presence and connections per user, across instances (Redis when configured).
+  const sharedState = deps.sharedState ?? new MemoryExpiringSets();
   const signals = new LiveSignals({
     hub,
     bus,
-    store: deps.sharedState ?? new MemoryExpiringSets(),
+    store: sharedState,
     instanceId,
     logger: logger.child({ component: 'signals' }),
     ...config.presence,
@@ -328,6 +331,14 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     groups,
     verifier,
     limits,
+    slots: new ConnectionSlots({
+      store: sharedState,
+      instanceId,
+      maxPerUser: config.ws.maxConnectionsPerUser,
+      // Refreshed every heartbeat: a slot outlives two missed ones, then its dead instance frees it.
+      ttlMs: Math.max(1_000, 3 * config.ws.pingIntervalMs),
+      logger: logger.child({ component: 'connection-slots' }),
+    }),
     config: config.ws,
     clockToleranceSeconds: config.authApi.clockToleranceSeconds,
     logger: logger.child({ component: 'live' }),

@@ -88,7 +88,7 @@ export function loadChatConfig(env: Env = process.env) {
       maxFramesPerSecond: read.int('WS_MAX_FRAMES_PER_SECOND', 20, { min: 1 }),
       /** Client frames waiting to be handled on one connection: over it, 1008. */
       maxQueuedFrames: read.int('WS_MAX_QUEUED_FRAMES', 64, { min: 1 }),
-      /** WebSocket connections per user on one instance (at least 10). */
+      /** WebSocket connections per user on all instances together (shared via Redis when configured; at least 10). */
       maxConnectionsPerUser: read.int('WS_MAX_CONNECTIONS_PER_USER', 20, { min: 10 }),
       authTimeoutMs: read.int('WS_AUTH_TIMEOUT_MS', 10_000, { min: 100, max: 120_000 }),
       pingIntervalMs: read.int('WS_PING_INTERVAL_MS', 30_000, { min: 100, max: 600_000 }),

@@ -15,7 +15,9 @@ import {
 } from '@groupchat/service-kit';
 import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { startTestChatApi, type TestChatApi } from '@groupchat/testkit/chat-api';
+import { storedDigests } from '@groupchat/testkit/fuzz';
 import { WebSocket } from 'ws';
+import type { ChatDB } from '../src/db/schema.ts';
 
 export { DEMO };
 
@@ -109,6 +111,26 @@ export async function removeMember(
   });
   if (removed.status !== 204 && removed.status !== 200)
     throw new Error(`remove member: ${removed.status} ${JSON.stringify(removed.body)}`);
+}
+
+/** Every table of chat-api's database: what a refused request must leave as it was. */
+const CHAT_TABLES: readonly (keyof ChatDB)[] = [
+  'messages',
+  'group_sequences',
+  'message_versions',
+  'group_events',
+  'read_markers',
+  'group_message_counts',
+  'sender_message_counts',
+  'message_mentions',
+];
+
+/**
+ * Row count and a digest of every row of every chat-api table: equal before and after a request means
+ * it stored nothing and changed nothing (an edit or a reaction changes a digest, not a count).
+ */
+export function storedState(chat: TestChatApi): Promise<Record<string, string>> {
+  return storedDigests(chat.chat.database.db, CHAT_TABLES);
 }
 
 /** Polls until `check` returns true; returns the elapsed milliseconds. */

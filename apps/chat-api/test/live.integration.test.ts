@@ -263,7 +263,7 @@ describe(`chat-api live delivery (${usingRedis ? 'Redis' : 'shared in-process'} 
     expect(alive.socket.readyState).toBe(alive.socket.OPEN);
   });
 
-  it('disconnects a slow consumer instead of stalling the others', async () => {
+  it('closes a slow consumer whose outgoing queue exceeds its bound with 1008, without stalling the others', async () => {
     const group = await createGroup(authUrl, bob, `slow-${uuidv7()}`, [carol]);
     const slow = await open(wsA, carol);
     const fast = await open(wsA, bob);
@@ -288,6 +288,12 @@ describe(`chat-api live delivery (${usingRedis ? 'Redis' : 'shared in-process'} 
       await new Promise((resolve) => setTimeout(resolve, 3));
     }
     expect(hub.connectionCount).toBe(connected - 1);
+    // Reading again, the slow client takes what was queued, then the close frame: 1008, the contract's
+    // code for a socket that queued more than the server will hold (before the server cuts it off).
+    (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    const closed = await slow.closed;
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toContain('outgoing queue');
     const received = await fast.waitForMessages(group, sent + 1, 10_000);
     expect(received.map((m) => m.seq)).toEqual(Array.from({ length: sent + 1 }, (_, i) => base.seq + i));
     expect(fast.socket.readyState).toBe(fast.socket.OPEN);

@@ -114,6 +114,17 @@ export async function migrateToLatest<DB>(
 }
 
 /** Errors that mean "the database is not reachable right now", as opposed to a bad query. */
+/**
+ * The database refused a text value as such: a NUL character (PostgreSQL text cannot hold U+0000:
+ * 22021 character_not_in_repertoire, "invalid byte sequence for encoding UTF8: 0x00"; 22P05 for a
+ * `\u0000` in jsonb). It comes from the request, so it is a 400, and the statement stored nothing.
+ */
+export function isUnstorableText(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { code } = error as { code?: unknown };
+  return code === '22021' || code === '22P05';
+}
+
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const { code, message } = error as { code?: unknown; message?: unknown };

@@ -18,7 +18,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { isDatabaseUnavailable } from './db.ts';
+import { isDatabaseUnavailable, isUnstorableText } from './db.ts';
 import { uuidv7 } from './ids.ts';
 import { HttpProblem, statusTitle } from './problem.ts';
 import { addressKey } from './profile.ts';
@@ -318,6 +318,8 @@ export function toProblem(error: unknown): HttpProblem {
   }
   if (error instanceof SyntaxError)
     return new HttpProblem(400, 'malformed_body', 'the request body is not valid JSON');
+  if (isUnstorableText(error))
+    return new HttpProblem(400, 'validation_failed', 'text values must not contain NUL (U+0000) characters');
   if (isDatabaseUnavailable(error)) {
     return new HttpProblem(503, 'database_unavailable', 'the database is unavailable, retry shortly', {
       headers: { 'retry-after': '1' },

@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { HttpProblem, type HttpServer, isDatabaseUnavailable } from '@groupchat/service-kit';
+import { HttpProblem, type HttpServer, toProblem } from '@groupchat/service-kit';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { PrincipalResolver } from '../principal/resolver.ts';
@@ -45,10 +45,11 @@ export async function registerAuthorizeRoutes(app: HttpServer, deps: AuthorizeRo
 
   await app.register(async (scope) => {
     scope.setErrorHandler((error: FastifyError, request, reply) => {
-      const unavailable = isDatabaseUnavailable(error);
-      if (!unavailable)
+      // The status every other route would answer (a body of the wrong type is a 415, broken JSON a
+      // 400, a database outage a 503), shown as a page: a bad form is never a 500.
+      const { status } = toProblem(error);
+      if (status >= 500 && status !== 503)
         request.log.error({ err: error, event: 'authorize_failed' }, 'authorization endpoint failed');
-      const status = error instanceof HttpProblem ? error.status : unavailable ? 503 : 500;
       const message =
         status === 403
           ? 'This form was not submitted from this site. Go back to the application and start again.'

@@ -8,7 +8,12 @@ import {
   TokenRequest,
   TokenResponse,
 } from '@groupchat/contract';
-import { HttpProblem, type HttpServer, isDatabaseUnavailable } from '@groupchat/service-kit';
+import {
+  HttpProblem,
+  type HttpServer,
+  isDatabaseUnavailable,
+  isUnstorableText,
+} from '@groupchat/service-kit';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { KeyService } from '../keys/service.ts';
@@ -281,6 +286,8 @@ export function toOAuthError(error: unknown): OAuthError {
     default:
       break;
   }
+  if (isUnstorableText(error))
+    return new InvalidRequest('parameters must not contain NUL (U+0000) characters');
   if (isDatabaseUnavailable(error))
     return new TemporarilyUnavailable('the database is unavailable, retry shortly');
   const status = fastifyError?.statusCode;

@@ -25,7 +25,7 @@ export function userScope(plugin: FastifyInstance, verifier: UserTokenVerifier) 
 export const userRouteErrors = problemResponses({
   400: 'malformed id, query or body',
   401: 'no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")',
-  403: 'not a member of the group',
+  403: 'not a member of the group, or the token lacks the scope the route needs (insufficient_scope)',
   404: 'no such group, or a group of another organization',
   429: 'too many requests; retry after Retry-After seconds',
   503: 'database or auth-api unavailable; retry after Retry-After seconds',

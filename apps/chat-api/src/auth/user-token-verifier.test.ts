@@ -154,6 +154,15 @@ describe('UserTokenVerifier', () => {
     expect(await rejects(v, await token({ sub: 'not-a-uuid' }))).toBe('malformed subject or organization');
   });
 
+  it('exposes the token’s scopes, none when it has no scope; a non-string scope is refused', async () => {
+    const v = verifier();
+    const app = await v.verify(await token({ client_id: 'some-app', scope: 'openid  groups:read' }));
+    expect([...app.scopes].sort()).toEqual(['groups:read', 'openid']);
+    expect(app.clientId).toBe('some-app');
+    expect([...(await v.verify(await token({ scope: undefined }))).scopes]).toEqual([]);
+    expect(await rejects(v, await token({ scope: ['groups:write'] }))).toBe('malformed scope');
+  });
+
   it('refuses revoked tokens and tokens of ended sessions', async () => {
     const v = verifier();
     const jti = uuidv7();

@@ -28,6 +28,12 @@ export interface UserPrincipal {
   keyId: string;
   /** `exp` in milliseconds. */
   expiresAt: number;
+  /**
+   * The token's `scope`: what the app holding it may do for the user (RFC 9068 §2.2.3). The platform's
+   * own web tokens carry every user scope; a third-party app's only those it was granted. Routes check
+   * it (plugin.ts requireScope) on top of the user's own rights (membership).
+   */
+  scopes: ReadonlySet<string>;
 }
 
 /** The token is not acceptable here: 401 with `error="invalid_token"`. */
@@ -183,7 +189,7 @@ export class UserTokenVerifier {
       if (error instanceof SigningKeysUnavailableError) throw error;
       throw new InvalidTokenError(describe(error), { cause: error });
     }
-    const { sub, org_id: orgId, jti, sid, exp, iat, client_id: clientId } = payload;
+    const { sub, org_id: orgId, jti, sid, exp, iat, client_id: clientId, scope } = payload;
     // A client-credentials token (sub = client_id, no org_id) authenticates a service, not a person;
     // chat-api's APIs are for people.
     if (typeof orgId !== 'string' || (typeof clientId === 'string' && clientId === sub)) {
@@ -195,6 +201,9 @@ export class UserTokenVerifier {
       throw new InvalidTokenError('malformed jti');
     if (sid !== undefined && typeof sid !== 'string') throw new InvalidTokenError('malformed sid');
     const sessionId = typeof sid === 'string' ? sid : null;
+    // RFC 9068 §2.2.3: a space-separated string. Absent, the token grants nothing here.
+    if (scope !== undefined && (typeof scope !== 'string' || scope.length > 1024))
+      throw new InvalidTokenError('malformed scope');
     const principal: UserPrincipal = {
       userId: sub,
       orgId,
@@ -204,6 +213,7 @@ export class UserTokenVerifier {
       issuedAt: (iat as number) * 1000,
       keyId: typeof kid === 'string' ? kid : '',
       expiresAt: (exp as number) * 1000,
+      scopes: new Set(typeof scope === 'string' ? scope.split(' ').filter(Boolean) : []),
     };
     if (this.#options.revocations.isTokenDead(principal)) throw new InvalidTokenError('token revoked');
     return principal;

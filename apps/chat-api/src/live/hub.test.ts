@@ -25,6 +25,7 @@ class FakeConnection implements LiveConnection {
       issuedAt: Date.now(),
       keyId: 'k1',
       expiresAt: Date.now() + 900_000,
+      scopes: new Set(['groups:read', 'groups:write', 'members:read']),
     };
   }
   /** Every encoded frame as handed over, to see what was shared between subscribers. */

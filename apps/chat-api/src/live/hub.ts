@@ -3,6 +3,7 @@ import {
   type ChatEvent,
   type ChatMessageEvent,
   ChatMessageEventSchema,
+  CloseCodes,
   type ServerFrame,
 } from '@groupchat/contract';
 import type { EventBus } from '@groupchat/service-kit';
@@ -213,6 +214,11 @@ export class LiveHub {
     const data = encode(frame);
     for (const conn of mine) conn.send(data);
     return mine.size;
+  }
+
+  /** The groups `conn` is subscribed to (or subscribing to). */
+  subscribedGroups(conn: LiveConnection): string[] {
+    return [...(this.#connections.get(conn)?.keys() ?? [])];
   }
 
   subscriptionCount(conn: LiveConnection): number {
@@ -436,7 +442,7 @@ export class LiveHub {
     const deadline = Date.now() + 10_000;
     while (conn.isOpen && conn.bufferedAmount > this.#options.maxBufferedBytes / 4) {
       if (Date.now() > deadline) {
-        conn.close(1013, 'slow consumer');
+        conn.close(CloseCodes.policyViolation, 'outgoing queue over its bound (slow consumer)');
         return false;
       }
       // Loopback and LAN clients drain 1 MB in well under a millisecond or two: poll often.

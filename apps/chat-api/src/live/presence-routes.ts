@@ -1,7 +1,7 @@
 import { PresenceResponseSchema } from '@groupchat/contract';
 import type { HttpServer } from '@groupchat/service-kit';
 import { Type } from 'typebox';
-import { requireUser } from '../auth/plugin.ts';
+import { ChatScopes, requireUser, userSecurity } from '../auth/plugin.ts';
 import { userRouteErrors, userScope } from '../auth/user-scope.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import type { GroupService } from '../groups/group-service.ts';
@@ -24,7 +24,7 @@ export async function presenceRoutes(
           summary: 'Who is present in the group',
           description:
             'A user is present while at least one of their WebSockets is subscribed to the group, on any chat-api instance, and for 10 s after the last one left (a reconnect makes no flicker). Subscribers get {"type":"presence","group_id","user_id","status"} frames when it changes. Members only.',
-          security: [{ bearerAuth: [] }],
+          security: userSecurity(ChatScopes.read),
           params: Type.Object({ group_id: Uuid }),
           response: { 200: PresenceResponseSchema, ...userRouteErrors },
         },

@@ -1,14 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { CloseCodes, type ServerFrame } from '@groupchat/contract';
 import { HttpProblem, type HttpServer } from '@groupchat/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { authenticateToken } from '../auth/plugin.ts';
+import { authenticateToken, ChatScopes, requireScope } from '../auth/plugin.ts';
 import type { UserPrincipal, UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import type { ChatConfig } from '../config.ts';
 import type { GroupService } from '../groups/group-service.ts';
 import type { ChatLimits } from '../limits.ts';
+import type { ConnectionSlots } from './connection-slots.ts';
 import type { LiveConnection, LiveHub } from './hub.ts';
 import { encode, type ParsedFrame, parseClientFrame } from './protocol.ts';
 import type { LiveSignals } from './signals.ts';
@@ -19,6 +21,8 @@ export interface LiveRouteDeps {
   groups: GroupService;
   verifier: UserTokenVerifier;
   limits: ChatLimits;
+  /** Connections per user across instances. */
+  slots: ConnectionSlots;
   config: ChatConfig['ws'];
   clockToleranceSeconds: number;
   logger: Logger;
@@ -36,6 +40,8 @@ class SocketConnection implements LiveConnection {
   #corked = false;
   #user: UserPrincipal | null = null;
   #closed = false;
+  /** This connection's slot among its user's connections (ConnectionSlots). */
+  readonly id = randomUUID();
   /** The client's address as a limit subject. */
   address = '';
   alive = true;
@@ -79,14 +85,15 @@ class SocketConnection implements LiveConnection {
   send(data: string | Buffer): void {
     if (!this.isOpen) return;
     // Never let one client that does not read make the server buffer without bound or hold others
-    // back: over the cap for longer than a burst takes to drain (or far over it), it is
-    // disconnected, and resumes with `after` when it reconnects.
+    // back: over the cap for longer than a burst takes to drain (or far over it), it has queued more
+    // than the server will hold and is closed with 1008 (the contract), and resumes with `cursor`
+    // when it reconnects.
     const buffered = this.#socket.bufferedAmount;
     if (buffered > this.#maxBuffered) {
       const now = Date.now();
       if (this.#overSince === 0) this.#overSince = now;
       if (buffered > 4 * this.#maxBuffered || now - this.#overSince > this.#graceMs) {
-        this.close(CloseCodes.tryAgainLater, 'slow consumer');
+        this.close(CloseCodes.policyViolation, 'outgoing queue over its bound (slow consumer)');
         return;
       }
     } else this.#overSince = 0;
@@ -161,10 +168,8 @@ class SocketConnection implements LiveConnection {
 
 /** GET /api/chat/ws: the contract's live-delivery protocol. */
 export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<void> {
-  const { hub, signals, groups, verifier, config, logger, limits } = deps;
+  const { hub, signals, groups, verifier, config, logger, limits, slots } = deps;
   const connections = new Set<SocketConnection>();
-  /** Authenticated connections per user on this instance. */
-  const perUser = new Map<string, number>();
   const frameBurst = config.maxFramesPerSecond * 2;
 
   /** One token per frame, refilled at maxFramesPerSecond, holding at most 2 s' worth. */
@@ -182,6 +187,11 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
 
   const heartbeat = setInterval(() => {
     for (const conn of connections) conn.ping();
+    slots
+      .refresh()
+      .catch((error) =>
+        logger.warn({ err: error, event: 'connection_slots_refresh_failed' }, 'slots not refreshed'),
+      );
   }, config.pingIntervalMs);
   heartbeat.unref();
   app.addHook('onClose', async () => clearInterval(heartbeat));
@@ -217,13 +227,29 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
         return;
       }
       const first = !conn.authenticated;
+      // A later token may carry fewer scopes (a narrowed refresh): without the read scope, the
+      // subscriptions it would keep alive end, as a removal from the groups would.
+      if (!first && !user.scopes.has(ChatScopes.read))
+        for (const groupId of hub.subscribedGroups(conn)) {
+          hub.unsubscribe(conn, groupId);
+          conn.frame({
+            type: 'error',
+            group_id: groupId,
+            status: 403,
+            detail: `this token lacks the scope "${ChatScopes.read}"`,
+          });
+        }
       if (first) {
-        const open = perUser.get(user.userId) ?? 0;
-        if (open >= config.maxConnectionsPerUser) {
+        const slot = { userId: user.userId, connectionId: conn.id };
+        if (!(await slots.acquire(slot))) {
           conn.close(CloseCodes.policyViolation, 'too many connections for this user');
           return;
         }
-        perUser.set(user.userId, open + 1);
+        // Gone while the slot was being taken: onClose found no user to release it for.
+        if (!conn.isOpen) {
+          slots.release(slot);
+          return;
+        }
       }
       conn.setUser(user);
       if (first) {
@@ -242,6 +268,16 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       return;
     }
     if (frame.type === 'typing') {
+      // Telling the others "Bob is typing" acts for Bob: the write scope, as a post would need.
+      if (!user.scopes.has(ChatScopes.write)) {
+        conn.frame({
+          type: 'error',
+          group_id: frame.group_id,
+          status: 403,
+          detail: `this token lacks the scope "${ChatScopes.write}"`,
+        });
+        return;
+      }
       if (!signals.typing(conn, frame.group_id))
         conn.frame({
           type: 'error',
@@ -266,6 +302,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       // Subscribing to groups one may not see is a failure like a 403/404 over REST, limited per user and
       // address; once over, refused from memory without asking auth-api.
       limits.assertNotBlocked({ userId: user.userId, address: conn.address });
+      requireScope(user, ChatScopes.read);
       const access = await groups.authorize({ id: user.userId, orgId: user.orgId }, groupId);
       if (!conn.isOpen) return;
       const subscribed = await hub.subscribe(conn, groupId, access.orgId, {
@@ -298,11 +335,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
       onClose: () => {
         connections.delete(conn);
         hub.removeConnection(conn);
-        if (conn.authenticated) {
-          const left = (perUser.get(conn.user.userId) ?? 1) - 1;
-          if (left <= 0) perUser.delete(conn.user.userId);
-          else perUser.set(conn.user.userId, left);
-        }
+        if (conn.authenticated) slots.release({ userId: conn.user.userId, connectionId: conn.id });
       },
     });
     conn.address = request.clientKey;
@@ -377,7 +410,8 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
         '{"type":"subscribe","group_id","cursor"?|"after"?} → {"type":"subscribed","group_id"}, then with `cursor` (a change-log cursor, decimal digits) every event of the group after it, or with `after` (a message id) every event after that message was created, in order, then live ones, none twice, none skipped; when the gap is too large (more than WS_RESUME_MAX_GAP events) or the cursor is unknown {"type":"reset","group_id","cursor"} (reload by REST; live delivery continues after `cursor`). Without either, `subscribed` carries the `cursor` live delivery starts after. Not allowed: {"type":"error","group_id","status":403|404,"detail"}.',
         '{"type":"unsubscribe","group_id"} → {"type":"unsubscribed","group_id"}. Server → client {"type":"message","message":{…REST shape…},"cursor"} for a new message (root or reply) and {"type":"message_updated","message","cursor"} for an edit, deletion, reaction or reply-count change, in cursor order. A removed member gets {"type":"error","group_id","status":403}.',
         '{"type":"typing","group_id"} (a subscribed group only, else an error frame 400) → the other subscribers get {"type":"typing","group_id","user_id"}, at most one per user and group per 2 s (the rest dropped silently); nothing is stored. Subscribers get {"type":"presence","group_id","user_id","status":"online"|"offline"} when a user gets their first subscribed socket in the group (any instance) or has had none for 10 s. When the caller’s read marker moves, every socket of theirs gets {"type":"read","group_id","last_read_message_id","unread_count","mention_count"}.',
-        'Other frames: {"type":"error","status":400,"detail"}, the connection stays. Liveness: WebSocket ping/pong. Slow consumers (send buffer over the cap for a while) are closed with 1013; revoked tokens and ended sessions with 4401.',
+        'Scopes: subscribe needs the token’s groups:read, typing its groups:write (an app’s token may carry fewer than the platform’s own); without it an error frame {"type":"error","group_id","status":403,"detail"}, the connection stays. A later auth frame whose token lacks groups:read ends the subscriptions the same way.',
+        'Other frames: {"type":"error","status":400,"detail"}, the connection stays. Liveness: WebSocket ping/pong. Slow consumers (send buffer over WS_MAX_BUFFERED_BYTES for WS_SLOW_CONSUMER_GRACE_MS, or over 4 times it) are closed with 1008; revoked tokens and ended sessions with 4401.',
       ].join('\n\n'),
     },
     handler: async (_request: FastifyRequest, reply: FastifyReply) => {

@@ -16,7 +16,7 @@ import {
 } from '@groupchat/contract';
 import { type HttpServer, problemResponses, problems, routeScope } from '@groupchat/service-kit';
 import type { FastifyRequest } from 'fastify';
-import { registerUserPrincipal } from '../auth/plugin.ts';
+import { ChatScopes, registerUserPrincipal, userSecurity } from '../auth/plugin.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import { ChatLimits, limitHook } from '../limits.ts';
 import type { MessageService } from './service.ts';
@@ -24,7 +24,7 @@ import type { MessageService } from './service.ts';
 const errors = problemResponses({
   400: 'malformed id, query or body',
   401: 'no or invalid user access token (WWW-Authenticate: Bearer realm="chat-api")',
-  403: 'not a member of the group',
+  403: 'not a member of the group, or the token lacks the scope the route needs (insufficient_scope)',
   404: 'no such group, or a group of another organization',
   429: 'a limit of the caller (or too many failed requests): retry after Retry-After seconds',
   503: 'database or auth-api unavailable; retry after Retry-After seconds',
@@ -73,7 +73,9 @@ export async function messageRoutes(
     });
 
     const base = '/api/chat/groups/:group_id/messages';
-    const security = [{ bearerAuth: [] }];
+    // The scope each route needs, documented and enforced by the principal hook.
+    const read = userSecurity(ChatScopes.read);
+    const write = userSecurity(ChatScopes.write);
 
     scope.post(
       base,
@@ -84,7 +86,7 @@ export async function messageRoutes(
           summary: 'Post a message or a reply (idempotent per client_message_id)',
           description:
             'Members of the group only. 201 with the stored message; the same client_message_id from the same sender again answers 200 with the first message and stores nothing. A 201 is durable (committed). `thread_root_id` makes a reply: the root must be a message of this group that is not deleted and not itself a reply (else 400 invalid_thread_root). `mentions`: at most 50 user ids; ids that are not members of the group are dropped.',
-          security,
+          security: write,
           params: GroupParams,
           body: SendMessageBody,
           response: { 200: MessageSchema, 201: MessageSchema, ...errors },
@@ -105,7 +107,7 @@ export async function messageRoutes(
           summary: 'The timeline (root messages, tombstones included) by cursor',
           description:
             'Root messages only: replies are read by thread. Deleted messages stay as tombstones (content "", deleted_at set). No cursor or `before`: newest first, and next_cursor is the `before` of the next older page. `after`: oldest first, and next_cursor is the `after` of the next newer page. next_cursor is null at the end. A cursor is a message id. Giving both `before` and `after` is a 400.',
-          security,
+          security: read,
           params: GroupParams,
           querystring: ListMessagesQuery,
           response: { 200: MessagePageSchema, ...errors },
@@ -121,7 +123,7 @@ export async function messageRoutes(
         schema: {
           tags: ['messages'],
           summary: 'One message',
-          security,
+          security: read,
           params: MessageParams,
           response: { 200: MessageSchema, ...messageErrors },
         },
@@ -138,7 +140,7 @@ export async function messageRoutes(
           summary: "A thread's replies, oldest first",
           description:
             '`after`: a reply id (or a returned next_cursor); next_cursor is the `after` of the next page, null at the end. Deleted replies stay as tombstones.',
-          security,
+          security: read,
           params: MessageParams,
           querystring: ListRepliesQuery,
           response: { 200: MessagePageSchema, ...messageErrors },
@@ -163,7 +165,7 @@ export async function messageRoutes(
           summary: 'Edit a message (its sender only)',
           description:
             'Sets content (1..4000 after trimming) and edited_at; the previous content is kept as an earlier version until the message is deleted. `mentions`, when given, replaces the mentions. Another member: 403 not_message_sender. A deleted message: 409 message_deleted. The same content again changes nothing (no event).',
-          security,
+          security: write,
           params: MessageParams,
           body: EditMessageBody,
           response: { 200: MessageSchema, ...conflict('the message is deleted'), ...messageErrors },
@@ -181,7 +183,7 @@ export async function messageRoutes(
           summary: 'Delete a message (its sender, or an owner/admin of the group)',
           description:
             'The content, mentions, reactions and every earlier version are erased from storage; the message stays as a tombstone (id, seq, sender_id, created_at, thread_root_id, deleted_at). 204, and 204 again for a deleted message. A deleted reply lowers its root’s reply_count.',
-          security,
+          security: write,
           params: MessageParams,
           response: { 204: { type: 'null', description: 'deleted' }, ...messageErrors },
         },
@@ -198,7 +200,7 @@ export async function messageRoutes(
         schema: {
           tags: ['messages'],
           summary: 'Earlier versions of an edited message (its sender, or an owner/admin of the group)',
-          security,
+          security: read,
           params: MessageParams,
           response: { 200: MessageVersionsSchema, ...messageErrors },
         },
@@ -219,7 +221,7 @@ export async function messageRoutes(
           description: add
             ? '`emoji` is URL-encoded, 1 to 64 characters (no spaces or control characters). The same user and emoji twice counts once. At most 20 distinct emoji per message: another one is 409 too_many_reactions. A deleted message: 409 message_deleted.'
             : '200 with the message without the caller’s reaction (also when there was none).',
-          security,
+          security: write,
           params: ReactionParams,
           response: {
             200: MessageSchema,
@@ -241,7 +243,7 @@ export async function messageRoutes(
           tags: ['messages'],
           summary: "The group's change log after a cursor, oldest first",
           description: `Every change of the group's messages is an event with a cursor (decimal digits, strictly increasing in the group): \`message\` for a new root or reply, \`message_updated\` for an edit, deletion, reaction change or reply-count change. Each event carries the message as it is now (a deleted message as its tombstone). \`cursor\` absent: from the start. \`limit\` 1..${MAX_EVENTS_PAGE}, default 100. next_cursor is the last event's cursor when the page is full (more may follow), null at the end. The same cursors are used by WebSocket frames and by subscribe {cursor}.`,
-          security,
+          security: read,
           params: GroupParams,
           querystring: ListEventsQuery,
           response: { 200: ChatEventPageSchema, ...errors },

@@ -6,7 +6,7 @@ import {
 } from '@groupchat/contract';
 import type { HttpServer } from '@groupchat/service-kit';
 import { Type } from 'typebox';
-import { bearerToken, requireUser } from '../auth/plugin.ts';
+import { bearerToken, ChatScopes, requireUser, userSecurity } from '../auth/plugin.ts';
 import { userRouteErrors, userScope } from '../auth/user-scope.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import type { ReadStateService } from './service.ts';
@@ -29,7 +29,7 @@ export async function readStateRoutes(
           summary: 'Move the caller’s read marker',
           description:
             'The marker only moves forward: an older message leaves it where it is (200 either way, with the current state). When it moves, every WebSocket of the caller gets {"type":"read",…}. A message that is not one of the group’s: 404 message_not_found.',
-          security: [{ bearerAuth: [] }],
+          security: userSecurity(ChatScopes.write),
           params: GroupParams,
           body: ReadMarkerBody,
           response: { 200: GroupReadStateSchema, ...userRouteErrors },
@@ -47,7 +47,7 @@ export async function readStateRoutes(
           summary: 'Unread and mention counts of every group the caller belongs to',
           description:
             'Unread: messages (roots and replies) after the marker, not the caller’s own, not deleted; without a marker, all of them. mention_count: those that mention the caller.',
-          security: [{ bearerAuth: [] }],
+          security: userSecurity(ChatScopes.read),
           response: { 200: UnreadResponseSchema, ...userRouteErrors },
         },
       },
@@ -60,7 +60,7 @@ export async function readStateRoutes(
         schema: {
           tags: ['read state'],
           summary: 'Members’ read markers in the group',
-          security: [{ bearerAuth: [] }],
+          security: userSecurity(ChatScopes.read),
           params: GroupParams,
           response: { 200: ReceiptsResponseSchema, ...userRouteErrors },
         },

@@ -1,7 +1,7 @@
 import { MessageSchema, SearchQuerySchema } from '@groupchat/contract';
 import { type HttpServer, problems } from '@groupchat/service-kit';
 import { Type } from 'typebox';
-import { bearerToken, requireUser } from '../auth/plugin.ts';
+import { bearerToken, ChatScopes, requireUser, userSecurity } from '../auth/plugin.ts';
 import { userRouteErrors, userScope } from '../auth/user-scope.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import { type ChatLimits, limitHook } from '../limits.ts';
@@ -29,7 +29,7 @@ export async function searchRoutes(
           summary: 'Search messages',
           description:
             'Messages of the groups the caller belongs to (or of `group_id` only) that contain every word of `q`, newest first. Case- and accent-insensitive, any script; a word may match as a prefix (`deplo` finds "deployment"); Chinese, Japanese and Korean text matches as a substring. Never another organization’s messages, never deleted ones; an edited message is found by its new words only. `q` is 1 to 200 characters.',
-          security: [{ bearerAuth: [] }],
+          security: userSecurity(ChatScopes.read),
           querystring: SearchQuerySchema,
           response: { 200: SearchPageSchema, ...userRouteErrors },
         },
