@@ -31,7 +31,8 @@ let general: string;
 const REDIRECT = 'http://127.0.0.1:9/cb';
 
 beforeAll(async () => {
-  platform = await startPlatform();
+  // A failure limit that this file's requests stay under, but an app refused 70 times would cross.
+  platform = await startPlatform({ chatEnv: { RATE_LIMIT_FAILURES_PER_MINUTE: '60' } });
   authUrl = platform.auth.url;
   chatUrl = platform.chats[0]!.url;
   wsUrl = platform.chats[0]!.wsUrl;
@@ -228,6 +229,20 @@ it('a read-only app token reads but changes nothing; the same app with groups:wr
     (await api('POST', at(messages), { token: writeOnly, body: { content: 'write only' } })).status,
   ).toBe(201);
 }, 120_000);
+
+it('an app that keeps trying writes its token may not do gets 403 each time, never blocks its user', async () => {
+  const readOnly = (await appToken(DEMO.users.carol, 'openid groups:read')).access_token!;
+  // More refusals than the failure limit (60 a minute here): they are the app's, not a probe of groups.
+  for (let i = 0; i < 70; i++) {
+    const refused = await api('POST', at(messages), { token: readOnly, body: { content: `try ${i}` } });
+    expect(refused.status, `attempt ${i}`).toBe(403);
+  }
+  expect((await api('GET', at(`${messages}?limit=1`), { token: carol.token })).status).toBe(200);
+  expect(
+    (await api('POST', at(messages), { token: carol.token, body: { content: 'Carol is not blocked' } }))
+      .status,
+  ).toBe(201);
+});
 
 it('over the WebSocket, a read-only app token subscribes and receives but may not signal typing; with groups:write it may', async () => {
   const readOnly = (await appToken(DEMO.users.bob, 'openid groups:read')).access_token!;

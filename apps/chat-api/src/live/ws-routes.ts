@@ -315,7 +315,12 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
         hub.accessLost(groupId, user.userId, 403);
     } catch (error) {
       const problem = error instanceof HttpProblem ? error : null;
-      if (problem && (problem.status === 403 || problem.status === 404))
+      // As on REST: a missing scope is not a probe of other groups (see messages/routes.ts).
+      if (
+        problem &&
+        (problem.status === 403 || problem.status === 404) &&
+        problem.code !== 'insufficient_scope'
+      )
         await limits.recordFailure({ userId: user.userId, address: conn.address }).catch(() => {});
       if (!problem)
         logger.error({ err: error, event: 'ws_subscribe_failed', group_id: groupId }, 'subscribe failed');

@@ -65,6 +65,9 @@ export async function messageRoutes(
     scope.addHook('preHandler', async (request) => limits.assertNotBlocked({ userId: callerId(request) }));
     scope.addHook('onResponse', async (request, reply) => {
       if (!ChatLimits.isFailure(reply.statusCode)) return;
+      // A token without the scope a route needs is the app's limit, not a probe of other groups: counting
+      // it would let a read-only app lock its own user out of chat-api.
+      if (String(reply.getHeader('www-authenticate') ?? '').includes('insufficient_scope')) return;
       await limits
         .recordFailure({ userId: callerId(request), address: request.clientKey })
         .catch((error) =>
