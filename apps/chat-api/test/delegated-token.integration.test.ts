@@ -153,6 +153,13 @@ it('a read-only app token reads but changes nothing; the same app with groups:wr
   expect(read.body.messages.map((m: { id: string }) => m.id)).toContain(id);
   expect((await api('GET', at(`${messages}/${id}`), { token: readOnly })).status).toBe(200);
   expect((await api('GET', at('/api/chat/groups/:g/events?limit=1'), { token: readOnly })).status).toBe(200);
+  // The app's token names chat-api alone: chat-api lists Bob's groups with its own service token.
+  const unread = await api('GET', `${chatUrl}/api/chat/unread`, { token: readOnly });
+  expect(unread.status, JSON.stringify(unread.body)).toBe(200);
+  expect(unread.body.groups.map((g: { group_id: string }) => g.group_id)).toContain(general);
+  const found = await api('GET', `${chatUrl}/api/chat/search?q=hand`, { token: readOnly });
+  expect(found.status, JSON.stringify(found.body)).toBe(200);
+  expect(found.body.messages.map((m: { id: string }) => m.id)).toContain(id);
 
   const before = await storedState(platform.chats[0]!);
   const writes: [string, string, unknown][] = [

@@ -62,6 +62,12 @@ export const ListGroupsQuery = Type.Object(
     org_id: Type.Optional(
       uuid({ description: 'required for services; a user always gets their own groups' }),
     ),
+    member_id: Type.Optional(
+      uuid({
+        description:
+          'services only (and with members:read too): only the groups of org_id that this user is a member of',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -32,6 +32,11 @@ export function alreadyMember(): HttpProblem {
   return new HttpProblem(409, 'already_member', 'the user is already a member of the group');
 }
 
+/** A user always lists their own groups; naming another member is a service's question. */
+export function memberIdForServices(): HttpProblem {
+  return new HttpProblem(400, 'validation_failed', 'member_id is for services; a user lists their own groups');
+}
+
 export function orgIdRequired(): HttpProblem {
   return new HttpProblem(400, 'org_id_required', 'a service must name the organization: org_id');
 }

@@ -16,6 +16,7 @@ import {
   directGroupClosed,
   directPeerIsSelf,
   groupNotFound,
+  memberIdForServices,
   memberNotFound,
   notGroupManager,
   notGroupMember,
@@ -125,13 +126,23 @@ export class GroupService {
     return { group: toGroupDto(result.group), created: result.created };
   }
 
-  async list(caller: Principal, query: { org_id?: string | undefined }): Promise<GroupDto[]> {
+  async list(
+    caller: Principal,
+    query: { org_id?: string | undefined; member_id?: string | undefined },
+  ): Promise<GroupDto[]> {
     this.#scopes.requireScope(caller, 'groups:read');
     if (caller.type === 'service') {
       if (!query.org_id) throw orgIdRequired();
-      if (!(await this.#orgs.findById(query.org_id))) throw orgNotFound();
-      return (await this.#groups.listByOrg(query.org_id)).map(toGroupDto);
+      const orgId = query.org_id.toLowerCase();
+      if (!(await this.#orgs.findById(orgId))) throw orgNotFound();
+      if (query.member_id === undefined) return (await this.#groups.listByOrg(orgId)).map(toGroupDto);
+      // One user's groups (a resource server listing them for that user, without the user's own token):
+      // a membership question, so members:read as well. A user of another organization has none here.
+      this.#scopes.requireScope(caller, 'members:read');
+      const mine = await this.#groups.listForUser(query.member_id.toLowerCase());
+      return mine.filter((group) => group.orgId === orgId).map(toGroupDto);
     }
+    if (query.member_id !== undefined) throw memberIdForServices();
     if (query.org_id !== undefined && query.org_id.toLowerCase() !== caller.orgId) throw orgNotFound();
     return (await this.#groups.listForUser(caller.userId)).map(toGroupDto);
   }

@@ -251,6 +251,40 @@ describe('groups and members', () => {
       );
     });
 
+    it('lists one user’s groups of an org for a service with groups:read and members:read (?member_id=)', async () => {
+      const reader = service('groups:read', 'members:read');
+      const carols = await http.get(`/api/auth/groups?org_id=${acme}&member_id=${carol.user.id}`, {
+        token: reader,
+      });
+      expect(carols.status, carols.text).toBe(200);
+      const asCarol = await http.get('/api/auth/groups', { token: carol.token });
+      expect(carols.body.groups.map((g: { id: string }) => g.id).sort()).toEqual(
+        asCarol.body.groups.map((g: { id: string }) => g.id).sort(),
+      );
+      expect(carols.body.groups.map((g: { id: string }) => g.id)).toContain(general);
+      // Dave is not in general; Mallory's groups are not Acme's.
+      const daves = await http.get(`/api/auth/groups?org_id=${acme}&member_id=${dave.user.id}`, {
+        token: reader,
+      });
+      expect(daves.body.groups.map((g: { id: string }) => g.id)).not.toContain(general);
+      const mallorys = await http.get(`/api/auth/groups?org_id=${acme}&member_id=${mallory.user.id}`, {
+        token: reader,
+      });
+      expect(mallorys.body.groups).toEqual([]);
+      expectInsufficientScope(
+        await http.get(`/api/auth/groups?org_id=${acme}&member_id=${carol.user.id}`, {
+          token: service('groups:read'),
+        }),
+        'members:read',
+      );
+      // A user lists their own groups: naming another member is refused, not answered.
+      expectProblem(
+        await http.get(`/api/auth/groups?member_id=${dave.user.id}`, { token: carol.token }),
+        400,
+        'validation_failed',
+      );
+    });
+
     it('answers 401 without credentials or with a bad token', async () => {
       expectAuthenticationRequired(await http.get('/api/auth/groups'));
       expectInvalidToken(await http.get('/api/auth/groups', { token: FORGED_TOKEN }));

@@ -73,7 +73,7 @@ export function invalidToken(reason: string): HttpProblem {
 }
 
 /** Extracts the bearer token, or null when the request carries none (or another scheme). */
-export function bearerToken(request: FastifyRequest): string | null {
+function bearerToken(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (typeof header !== 'string') return null;
   const match = /^Bearer[ \t]+(\S*)[ \t]*$/i.exec(header);

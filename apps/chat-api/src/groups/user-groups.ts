@@ -45,13 +45,17 @@ export class UserGroups {
     this.#unsubscribe?.();
   }
 
-  /** The ids of the user's groups (of their own organization only). */
-  async ids(user: UserPrincipal, token: string): Promise<string[]> {
+  /**
+   * The ids of the user's groups (of their own organization only), asked with chat-api's own service
+   * token: the user's token may be an app's, made for chat-api alone, and is never passed on.
+   */
+  async ids(user: UserPrincipal): Promise<string[]> {
     const cached = this.#lists.get(user.userId);
     if (cached && this.#now() - cached.at < this.#ttlMs) return cached.groupIds;
     let response: { status: number; body: unknown };
     try {
-      response = await this.#authApi.getAsUser('/api/auth/groups', 'user_groups', token);
+      const query = new URLSearchParams({ org_id: user.orgId, member_id: user.userId });
+      response = await this.#authApi.get(`/api/auth/groups?${query}`, 'user_groups');
     } catch (error) {
       if (error instanceof AuthApiUnavailableError)
         throw problems.unavailable(

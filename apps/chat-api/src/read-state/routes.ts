@@ -6,7 +6,7 @@ import {
 } from '@groupchat/contract';
 import type { HttpServer } from '@groupchat/service-kit';
 import { Type } from 'typebox';
-import { bearerToken, ChatScopes, requireUser, userSecurity } from '../auth/plugin.ts';
+import { ChatScopes, requireUser, userSecurity } from '../auth/plugin.ts';
 import { userRouteErrors, userScope } from '../auth/user-scope.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import type { ReadStateService } from './service.ts';
@@ -51,7 +51,7 @@ export async function readStateRoutes(
           response: { 200: UnreadResponseSchema, ...userRouteErrors },
         },
       },
-      async (request) => deps.service.unread(requireUser(request), bearerToken(request) ?? ''),
+      async (request) => deps.service.unread(requireUser(request)),
     );
 
     scope.get(

@@ -46,8 +46,8 @@ export class ReadStateService {
   }
 
   /** Every group the caller belongs to (as auth-api says, asked with the caller's own token). */
-  async unread(user: UserPrincipal, token: string): Promise<{ groups: GroupReadState[] }> {
-    const groupIds = await this.#options.userGroups.ids(user, token);
+  async unread(user: UserPrincipal): Promise<{ groups: GroupReadState[] }> {
+    const groupIds = await this.#options.userGroups.ids(user);
     return { groups: (await this.#options.repo.states(user.userId, groupIds)).map(toDto) };
   }
 

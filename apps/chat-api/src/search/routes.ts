@@ -1,7 +1,7 @@
 import { MessageSchema, SearchQuerySchema } from '@groupchat/contract';
 import { type HttpServer, problems } from '@groupchat/service-kit';
 import { Type } from 'typebox';
-import { bearerToken, ChatScopes, requireUser, userSecurity } from '../auth/plugin.ts';
+import { ChatScopes, requireUser, userSecurity } from '../auth/plugin.ts';
 import { userRouteErrors, userScope } from '../auth/user-scope.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import { type ChatLimits, limitHook } from '../limits.ts';
@@ -42,7 +42,7 @@ export async function searchRoutes(
             throw problems.badRequest('q must hold at least one non-space character', 'validation_failed');
         },
       },
-      async (request) => deps.service.search(requireUser(request), bearerToken(request) ?? '', request.query),
+      async (request) => deps.service.search(requireUser(request), request.query),
     );
   });
 }

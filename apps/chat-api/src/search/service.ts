@@ -30,7 +30,6 @@ export class SearchService {
 
   async search(
     user: UserPrincipal,
-    token: string,
     input: SearchInput,
   ): Promise<{ messages: MessageDto[]; next_cursor: string | null }> {
     let groupIds: string[];
@@ -39,7 +38,7 @@ export class SearchService {
       await this.#groups.authorize({ id: user.userId, orgId: user.orgId }, groupId);
       groupIds = [groupId];
     } else {
-      groupIds = await this.#userGroups.ids(user, token);
+      groupIds = await this.#userGroups.ids(user);
     }
     const tsQuery = toTsQuery(input.q);
     if (tsQuery === null) return { messages: [], next_cursor: null };

@@ -73,23 +73,6 @@ export class AuthApiClient {
     return response;
   }
 
-  /**
-   * GET `path` on behalf of a user, with their own access token (its `aud` names auth-api too): for
-   * what auth-api answers per user, such as the groups a user belongs to. No retry on 401: the token is
-   * the user's, and a refusal is theirs to hear.
-   */
-  async getAsUser(path: string, endpoint: string, userToken: string): Promise<AuthApiResponse> {
-    const now = this.#now();
-    if (now < this.#downUntil) {
-      throw new AuthApiUnavailableError('auth-api is unavailable (backing off)', this.#downUntil - now);
-    }
-    const response = await this.#send(path, userToken, endpoint);
-    if (response.status >= 500) throw this.#markDown(new Error(`auth-api answered ${response.status}`));
-    this.#failures = 0;
-    this.#downUntil = 0;
-    return response;
-  }
-
   async #send(path: string, token: string, endpoint: string): Promise<AuthApiResponse> {
     const timeout = this.#options.timeoutMs;
     try {
