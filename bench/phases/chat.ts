@@ -383,7 +383,15 @@ export async function embeddedSend(ctx: BenchContext): Promise<PhaseOutcome> {
   });
 }
 
-export async function chatPhases(ctx: BenchContext): Promise<PhaseOutcome> {
+/** Rows 4 alone (`--only=chat-send`): the send rows without delivery, to compare send-path changes. */
+export function chatSendOnly(ctx: BenchContext): Promise<PhaseOutcome> {
+  return chatPhases(ctx, { delivery: false });
+}
+
+export async function chatPhases(
+  ctx: BenchContext,
+  options: { delivery: boolean } = { delivery: true },
+): Promise<PhaseOutcome> {
   const { plan, settings } = ctx;
   const data: Record<string, unknown> = {};
   const rows: Row[] = [];
@@ -424,6 +432,7 @@ export async function chatPhases(ctx: BenchContext): Promise<PhaseOutcome> {
       ),
     );
     rows.push(sendRow('1 hot group, 2 users', send.hot, CHAT_TARGETS.hotGroupPerSec));
+    if (!options.delivery) return;
 
     // 5. delivery, 6. calls to auth-api during it
     const authBefore = await scrapeMetrics(auth.url);
