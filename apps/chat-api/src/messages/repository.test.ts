@@ -175,7 +175,8 @@ describe(`MessageRepository (${process.env.TEST_DATABASE_URL ? 'postgres' : 'pgl
         first.row.id,
         other.row.id,
       ]);
-      // A resend after the commit finds the stored message inside a batch and takes no position.
+      // A resend after the commit, inside a batch: the batch is refused on the key and retried message
+      // by message; the resend gets the stored message and takes no position.
       const [resent, fresh] = await Promise.all([
         storedBy(counted, message(group, 'hello once more', 'key-1')),
         storedBy(counted, message(group, 'new')),

@@ -93,7 +93,6 @@ const MESSAGE_COLUMN_NAMES = [
   'reactions',
 ] as const satisfies readonly (keyof MessagesTable)[];
 const MESSAGE_COLUMNS = sql.raw(MESSAGE_COLUMN_NAMES.join(', '));
-const MESSAGE_COLUMNS_OF_M = sql.raw(MESSAGE_COLUMN_NAMES.map((c) => `m.${c}`).join(', '));
 
 /** All SQL about messages and the change log. Every read is scoped by group and organization. */
 export class MessageRepository {
@@ -126,12 +125,14 @@ export class MessageRepository {
    * Stores a message at the next position of its group and logs its `message` event, or returns the
    * one already stored under the same (group, sender, client_message_id).
    *
-   * A root message is ONE statement (no transaction round trips): the idempotency lookup, the
-   * counter upsert, the insert and the change-log row are one CTE. The counter's row lock is held
-   * until the statement commits, so cursors are handed out in commit order (a reader that sees N+1
-   * committed can rely on N being committed). A twin that committed while we waited for the lock
-   * makes our insert fail on the unique key: the statement rolls back whole (counter included, so
-   * no gap) and the twin is returned.
+   * A root message is ONE statement (no transaction round trips): the counter upsert, the insert
+   * and the change-log row are one CTE. The counter's row lock is held until the statement commits,
+   * so cursors are handed out in commit order (a reader that sees N+1 committed can rely on N being
+   * committed). The idempotency check is the unique key itself, not a lookup first (without
+   * statistics, and PGlite never gathers any, the planner serves such a lookup from the
+   * (group, sender, seq) index and reads every earlier message of the sender in the group): a resend,
+   * or a twin that committed while we waited for the lock, makes the insert fail on the key, the
+   * statement rolls back whole (counter included, so no gap) and the stored twin is returned.
    *
    * With group commit, the root messages that arrive together share one statement (`#insertRoots`)
    * and each call resolves after that statement's commit.
@@ -160,14 +161,9 @@ export class MessageRepository {
   /** One root message in its own statement. */
   async #insertRoot(message: NewMessage): Promise<InsertResult> {
     try {
-      const result = await sql<MessageRow & { created: boolean }>`
-        WITH existing AS (
-          SELECT ${MESSAGE_COLUMNS} FROM messages
-          WHERE group_id = ${message.groupId}::uuid AND sender_id = ${message.senderId}::uuid
-            AND client_message_id = ${message.clientMessageId}::text
-        ), s AS (
-          INSERT INTO group_sequences AS gs (group_id, last_seq)
-          SELECT ${message.groupId}::uuid, 1 WHERE NOT EXISTS (SELECT 1 FROM existing)
+      const result = await sql<MessageRow>`
+        WITH s AS (
+          INSERT INTO group_sequences AS gs (group_id, last_seq) VALUES (${message.groupId}::uuid, 1)
           ON CONFLICT (group_id) DO UPDATE SET last_seq = gs.last_seq + 1
           RETURNING last_seq
         ), m AS (
@@ -181,13 +177,10 @@ export class MessageRepository {
           INSERT INTO group_events (group_id, pos, type, message_id)
           SELECT ${message.groupId}::uuid, s.last_seq, 'message', ${message.id}::uuid FROM s
         )
-        SELECT m.*, true AS created FROM m
-        UNION ALL
-        SELECT existing.*, false AS created FROM existing`.execute(this.#db);
-      const first = result.rows[0];
-      if (!first) throw new Error('insert returned no row');
-      const { created, ...row } = first;
-      return { ok: true, row, created, events: [{ type: 'message', cursor: Number(row.seq), row }] };
+        SELECT * FROM m`.execute(this.#db);
+      const row = result.rows[0];
+      if (!row) throw new Error('insert returned no row');
+      return created(row);
     } catch (error) {
       return this.#storedTwin(message, error);
     }
@@ -204,42 +197,33 @@ export class MessageRepository {
 
   /**
    * Root messages, all in ONE statement: one transaction, one WAL flush, however many messages and
-   * groups. Each message whose (group, sender, client_message_id) is already stored gets that one
-   * back and takes no position. The others take positions in batch order, per group: one counter
-   * upsert per group raises it by the group's count at once (its row locked until commit, so
-   * positions still follow commit order and have no gaps), taken in group order so two batches never
-   * deadlock. Messages and their change-log rows are inserted in position order (the read-state
-   * trigger counts them in that order). Callers hold no duplicate idempotency keys in one batch
-   * (`insert`); a twin stored meanwhile by someone else fails the statement on the unique key, and
-   * the whole statement is rolled back (the batch is then retried message by message).
+   * groups. They take positions in batch order, per group: one counter upsert per group raises it by
+   * the group's count at once (its row locked until commit, so positions still follow commit order
+   * and have no gaps), taken in group order so two batches never deadlock. Messages and their
+   * change-log rows are inserted in position order (the read-state trigger counts them in that
+   * order). The batch holds no two messages with one idempotency key (`insert` keeps twins out); a
+   * message whose key is already stored (a resend) fails the statement on the unique key, it is rolled
+   * back whole, and the batch is retried message by message (`#insertRoot` answers the resend).
    */
   async #insertRoots(messages: NewMessage[]): Promise<InsertResult[]> {
     if (messages.length === 1) return [await this.#insertRoot(messages[0]!)];
     const column = <T>(pick: (m: NewMessage) => T) => messages.map(pick);
-    const result = await sql<MessageRow & { batch_index: number | null; created: boolean }>`
+    const result = await sql<MessageRow>`
       WITH input AS (
-        SELECT * FROM unnest(${column((m) => m.id)}::uuid[], ${column((m) => m.groupId)}::uuid[],
+        SELECT t.*, row_number() OVER (PARTITION BY t.group_id ORDER BY t.i) AS k,
+          count(*) OVER (PARTITION BY t.group_id) AS n
+        FROM unnest(${column((m) => m.id)}::uuid[], ${column((m) => m.groupId)}::uuid[],
           ${column((m) => m.orgId)}::uuid[], ${column((m) => m.senderId)}::uuid[],
           ${column((m) => m.content)}::text[], ${column((m) => m.clientMessageId)}::text[],
           ${column((m) => uuidArray(m.mentions ?? []))}::text[])
           WITH ORDINALITY AS t(id, group_id, org_id, sender_id, content, client_message_id, mentions, i)
-      ), existing AS (
-        SELECT input.i AS batch_index, ${MESSAGE_COLUMNS_OF_M}
-        FROM input JOIN messages m ON m.group_id = input.group_id AND m.sender_id = input.sender_id
-          AND m.client_message_id = input.client_message_id
-      ), fresh AS (
-        SELECT input.*, row_number() OVER (PARTITION BY input.group_id ORDER BY input.i) AS k
-        FROM input WHERE NOT EXISTS (SELECT 1 FROM existing WHERE existing.batch_index = input.i)
-      ), counts AS (
-        SELECT group_id, count(*) AS n FROM fresh GROUP BY group_id
       ), s AS (
         INSERT INTO group_sequences AS gs (group_id, last_seq)
-        SELECT group_id, n FROM counts ORDER BY group_id
+        SELECT group_id, count(*) FROM input GROUP BY group_id ORDER BY group_id
         ON CONFLICT (group_id) DO UPDATE SET last_seq = gs.last_seq + EXCLUDED.last_seq
         RETURNING group_id, last_seq
       ), numbered AS (
-        SELECT fresh.*, s.last_seq - counts.n + fresh.k AS seq
-        FROM fresh JOIN counts USING (group_id) JOIN s USING (group_id)
+        SELECT input.*, s.last_seq - input.n + input.k AS seq FROM input JOIN s USING (group_id)
       ), m AS (
         INSERT INTO messages (id, group_id, org_id, seq, sender_id, content, client_message_id, mentions)
         SELECT id, group_id, org_id, seq, sender_id, content, client_message_id, mentions::uuid[]
@@ -249,25 +233,12 @@ export class MessageRepository {
         INSERT INTO group_events (group_id, pos, type, message_id)
         SELECT group_id, seq, 'message', id FROM numbered ORDER BY group_id, seq
       )
-      SELECT NULL::bigint AS batch_index, m.*, true AS created FROM m
-      UNION ALL
-      SELECT existing.*, false AS created FROM existing`.execute(this.#db);
-    const byIndex = new Map<number, InsertResult>();
-    const positionOf = new Map(messages.map((m, i) => [m.id, i]));
-    for (const { batch_index, created, ...row } of result.rows) {
-      const index = batch_index === null ? positionOf.get(row.id) : Number(batch_index) - 1;
-      if (index === undefined) throw new Error(`batch insert returned an unknown message ${row.id}`);
-      byIndex.set(
-        index,
-        created
-          ? { ok: true, row, created: true, events: [{ type: 'message', cursor: Number(row.seq), row }] }
-          : alreadyStored(row),
-      );
-    }
-    return messages.map((m, i) => {
-      const stored = byIndex.get(i);
-      if (!stored) throw new Error(`batch insert returned no row for message ${m.id}`);
-      return stored;
+      SELECT * FROM m`.execute(this.#db);
+    const byId = new Map(result.rows.map((row) => [row.id, row]));
+    return messages.map((m) => {
+      const row = byId.get(m.id);
+      if (!row) throw new Error(`batch insert returned no row for message ${m.id}`);
+      return created(row);
     });
   }
 
@@ -557,6 +528,11 @@ export function withReaction(
   return rest.length === 0
     ? reactions.filter((_, i) => i !== index)
     : reactions.map((r, i) => (i === index ? { emoji, user_ids: rest } : r));
+}
+
+/** A message just stored, with its `message` event. */
+function created(row: MessageRow): InsertResult {
+  return { ok: true, row, created: true, events: [{ type: 'message', cursor: Number(row.seq), row }] };
 }
 
 /** An idempotent resend: the first message, re-announced at its own creation cursor. */
