@@ -211,6 +211,31 @@ describe(`MessageRepository (${process.env.TEST_DATABASE_URL ? 'postgres' : 'pgl
       expect(await repo.headCursor(group)).toBe(3);
     });
 
+    it('keeps positions gap-free with two batches in flight over the same groups, without a deadlock', async () => {
+      const parallelStatements = statementCounter();
+      const sizes: number[] = [];
+      const parallel = new MessageRepository(env.database.db.withPlugin(parallelStatements), {
+        groupCommit: { maxInFlight: 2, maxBatch: 9, onBatch: (size) => sizes.push(size) },
+      });
+      const groups = [uuidv7(), uuidv7(), uuidv7()];
+      // Batches meet the groups in different orders of arrival; the counters are locked in group order
+      // whatever the arrival, and the second batch waits for the first's commit on the groups they share.
+      const order = (i: number) => groups[Math.floor(i / 9) % 2 ? i % 3 : 2 - (i % 3)]!;
+      const results = await Promise.all(
+        Array.from({ length: 54 }, (_, i) => storedBy(parallel, message(order(i), `p${i}`, `p-${i}`))),
+      );
+      expect(sizes).toEqual([9, 9, 9, 9, 9, 9]);
+      // One statement per batch: none was refused (a deadlock would have been) and retried.
+      expect(parallelStatements.count).toBe(6);
+      for (const g of groups) {
+        const seqs = results.filter((r) => r.row.group_id === g).map((r) => r.row.seq);
+        expect([...seqs].sort((x, y) => x - y)).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
+        expect((await repo.listEvents(g, org, 0, 100)).map((e) => e.cursor)).toEqual(
+          Array.from({ length: 18 }, (_, i) => i + 1),
+        );
+      }
+    });
+
     it('refuses to retry what may have been committed: only statement-level refusals qualify', () => {
       expect(isStatementRefused({ code: '23505' })).toBe(true);
       expect(isStatementRefused({ code: '23514' })).toBe(true);
