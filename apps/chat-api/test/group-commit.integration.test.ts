@@ -5,6 +5,7 @@
  * every event delivered live exactly once, idempotency keys deduplicated inside a batch and across
  * instances, and a poisoned message failing alone. On PGlite, or on PostgreSQL with TEST_DATABASE_URL.
  */
+import { Channels, type ChatMessageEvent } from '@groupchat/contract';
 import { uuidv7 } from '@groupchat/service-kit';
 import { sql } from 'kysely';
 import { Agent, request } from 'undici';
@@ -103,6 +104,12 @@ describe('group commit through the HTTP API', () => {
     // Warm the membership caches first, so the measured requests all arrive together.
     expect((await post(a.url, bob, group, { content: 'warm-up bob' })).status).toBe(201);
     expect((await post(a.url, carol, group, { content: 'warm-up carol' })).status).toBe(201);
+    // What the instances tell each other about the group (the bus between them).
+    const published: ChatMessageEvent[] = [];
+    const bus = platform.busFor();
+    const stopListening = await bus.subscribe(Channels.chatMessages, (payload) => {
+      if ((payload as ChatMessageEvent).group_id === group) published.push(payload as ChatMessageEvent);
+    });
     const before = await batches(a.url);
 
     const count = 60;
@@ -136,6 +143,14 @@ describe('group commit through the HTTP API', () => {
     expect(frames.map((f) => Number(f.cursor))).toEqual(range(1, count + 2));
     expect(new Set(live.map((m) => m.id)).size).toBe(count + 2);
     socket.close();
+    // Published after commit, each event once, in cursor order, the events of one batch together.
+    stopListening();
+    // (The warm-up's own announcement may still arrive: it leaves in the turn after its answer.)
+    const measured = published.filter((p) => p.events.some((e) => Number(e.cursor) > 2));
+    const cursors = measured.flatMap((p) => p.events.map((e) => Number(e.cursor)));
+    expect(cursors).toEqual(range(3, count));
+    expect(measured.length).toBeLessThan(count);
+    for (const payload of published) expect(payload.instance_id).toBe(published[0]!.instance_id);
   });
 
   it('keeps one hot group gap-free and unique with two instances batching into it at once', async () => {
