@@ -18,7 +18,14 @@ import { cleanupAll, freePort, installSignalCleanup, ROOT, runJsonChild, stoppin
 import { type Row, renderTable } from './lib/table.ts';
 import type { Argon2Ceiling, CeilingInput, Es256Ceiling } from './load/ceilings.ts';
 import { groupRead, loginRate, tokenIssuance } from './phases/auth.ts';
-import { chatApiMissing, chatPhases, embeddedSend, resumeReplay, wideDelivery } from './phases/chat.ts';
+import {
+  chatApiMissing,
+  chatPhases,
+  chatSendOnly,
+  embeddedSend,
+  resumeReplay,
+  wideDelivery,
+} from './phases/chat.ts';
 import { readSearchPhases } from './phases/read-search.ts';
 
 const PHASES = [
@@ -26,6 +33,7 @@ const PHASES = [
   'group-read',
   'login',
   'chat',
+  'chat-send',
   'read-search',
   'embedded',
   'delivery-wide',
@@ -131,6 +139,7 @@ async function main(): Promise<void> {
     ['group-read', '2 group read', groupRead],
     ['login', '3 login', loginRate],
     ['chat', '4–6 chat send, delivery, calls to auth-api', chatPhases],
+    ['chat-send', '4 chat send only (no delivery)', chatSendOnly],
     ['read-search', '7–8 unread counts and search over 1,000,000 messages', readSearchPhases],
     ['embedded', '9 chat send on the embedded default', embeddedSend],
     ['delivery-wide', '10 delivery to 10,000 subscribers over 1,000 groups', wideDelivery],

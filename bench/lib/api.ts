@@ -2,7 +2,7 @@
  * The few contract calls the orchestrator makes to set a benchmark up (log in, get a service token,
  * create groups) and the Prometheus snapshots it takes around a phase. Never on a measured path.
  */
-import { DEMO_PASSWORD } from './services.ts';
+import { DEMO_PASSWORD, METRICS_TOKEN } from './services.ts';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -121,7 +121,10 @@ export type MetricSnapshot = Map<string, number>;
 
 /** Every sample of a Prometheus text exposition, keyed by `name{labels}`. */
 export async function scrapeMetrics(baseUrl: string): Promise<MetricSnapshot> {
-  const response = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${baseUrl}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!response.ok) throw new Error(`GET ${baseUrl}/metrics: ${response.status}`);
   const snapshot: MetricSnapshot = new Map();
   for (const line of (await response.text()).split('\n')) {

@@ -12,9 +12,13 @@ import { freePort, type ManagedProcess, onCleanup, spawnNode, waitHealthy } from
 export const SERVICE_CLIENT_ID = 'chat-api-service';
 /** Not the public default: a start on PostgreSQL refuses that one. */
 export const DEMO_PASSWORD = 'bench-demo-password-5e2b';
+/** Outside the demo profile /metrics needs a bearer secret (METRICS_TOKEN); the bench scrapes with this one. */
+export const METRICS_TOKEN = 'bench-metrics-token-0f3a9c2e7b1d4a6f8e5c';
 
 /** Rate limits raised far above anything the benchmark can reach: it measures work, not refusals. */
 const UNLIMITED = '1000000000';
+/** chat-api's per-user post limits (two users send every message of a run). */
+const CHAT_UNLIMITED = { RATE_LIMIT_POSTS_PER_SECOND: UNLIMITED, RATE_LIMIT_POSTS_PER_MINUTE: UNLIMITED };
 
 export interface ServerSettings {
   redisUrl: string;
@@ -107,6 +111,7 @@ export async function startAuthApi(
       SERVICE_CLIENT_SECRET: settings.serviceClientSecret,
       SEED_DEMO_DATA: 'true',
       DEMO_PASSWORD,
+      METRICS_TOKEN,
       SIGNING_KEY_ENCRYPTION_SECRET: `bench-keys-${settings.serviceClientSecret}`,
       LOG_LEVEL: 'warn',
       RATE_LIMIT_TOKEN_PER_CLIENT: UNLIMITED,
@@ -140,7 +145,9 @@ export async function startChatApi(
       SERVICE_TOKEN_URL: `${authUrl}/oauth/token`,
       SERVICE_CLIENT_ID: SERVICE_CLIENT_ID,
       SERVICE_CLIENT_SECRET: settings.serviceClientSecret,
+      METRICS_TOKEN,
       LOG_LEVEL: 'warn',
+      ...CHAT_UNLIMITED,
       ...extraEnv,
     },
     settings,
@@ -167,6 +174,10 @@ export async function startEmbeddedPlatform(settings: ServerSettings, label: str
     HOST: '127.0.0.1',
     DATA_DIR: tempDataDir(label),
     SERVICE_CLIENT_SECRET: settings.serviceClientSecret,
+    // The bench logs in with its own demo password (api.ts), on every platform it starts.
+    DEMO_PASSWORD,
+    // Only effective where the launcher hands them to chat-api (scripts/start.ts chatEnv).
+    ...CHAT_UNLIMITED,
     LOG_LEVEL: 'warn',
     PLATFORM_MODE: 'embedded',
   };

@@ -61,6 +61,45 @@ function sendVariants(users: LoggedIn[], groupIds: string[]): RequestVariant[] {
   );
 }
 
+/** chat-api's group-commit statements and the messages in them, over one load (warm-up included). */
+interface CommitBatches {
+  statements: number;
+  messages: number;
+}
+
+async function measuringBatches<T>(
+  chatUrl: string,
+  run: () => Promise<T>,
+): Promise<[T, CommitBatches | null]> {
+  const sum = (snapshot: MetricSnapshot | undefined, suffix: string) => {
+    let total = 0;
+    for (const [key, value] of snapshot ?? [])
+      if (key.startsWith(`chat_message_commit_batch_size_${suffix}`)) total += value;
+    return total;
+  };
+  const before = await tryScrape(chatUrl);
+  const result = await run();
+  const after = await tryScrape(chatUrl);
+  if (!before || !after?.size) return [result, null];
+  return [
+    result,
+    {
+      statements: sum(after, 'count') - sum(before, 'count'),
+      messages: sum(after, 'sum') - sum(before, 'sum'),
+    },
+  ];
+}
+
+function batchNote(label: string, batches: CommitBatches | null): string[] {
+  if (!batches) return [];
+  if (batches.statements === 0)
+    return [`${label}: no group-commit statements (chat_message_commit_batch_size)`];
+  return [
+    `${label}: group commit ${fmtInt(batches.messages)} messages in ${fmtInt(batches.statements)} statements ` +
+      `(${(batches.messages / batches.statements).toFixed(1)} per statement, warm-up included)`,
+  ];
+}
+
 async function chatSend(
   ctx: BenchContext,
   chat: Server,
@@ -78,17 +117,21 @@ async function chatSend(
     warmupSeconds: plan.warmupSeconds,
     expectStatus: [201],
   };
-  const spread = await runHttpLoad({
-    ...load,
-    title: `chat-send/${groupIds.length}-groups`,
-    variants: sendVariants(users, groupIds.slice(0, plan.chatSendGroups)),
-  });
-  const hot = await runHttpLoad({
-    ...load,
-    title: 'chat-send/hot-group',
-    variants: sendVariants(users, groupIds.slice(0, 1)),
-  });
-  return { spread, hot };
+  const [spread, spreadBatches] = await measuringBatches(chat.url, () =>
+    runHttpLoad({
+      ...load,
+      title: `chat-send/${groupIds.length}-groups`,
+      variants: sendVariants(users, groupIds.slice(0, plan.chatSendGroups)),
+    }),
+  );
+  const [hot, hotBatches] = await measuringBatches(chat.url, () =>
+    runHttpLoad({
+      ...load,
+      title: 'chat-send/hot-group',
+      variants: sendVariants(users, groupIds.slice(0, 1)),
+    }),
+  );
+  return { spread, hot, spreadBatches, hotBatches };
 }
 
 interface AuthCalls {
@@ -352,17 +395,19 @@ export async function embeddedSend(ctx: BenchContext): Promise<PhaseOutcome> {
     const carol = await login(platform.authUrl, 'carol@acme.example');
     const general = (await groupsOf(platform.authUrl, bob.token)).find((g) => g.name === 'general');
     if (!general) throw new Error('bob has no group "general" (demo data)');
-    const result = await runHttpLoad({
-      title: 'chat-send/embedded',
-      url: platform.chatUrl,
-      watch: watchPids(ctx, platform),
-      method: 'POST',
-      connections: ctx.plan.connections.embeddedSend,
-      durationSeconds: ctx.plan.durationSeconds,
-      warmupSeconds: ctx.plan.warmupSeconds,
-      variants: sendVariants([bob, carol], [general.id]),
-      expectStatus: [201],
-    });
+    const [result, batches] = await measuringBatches(platform.chatUrl, () =>
+      runHttpLoad({
+        title: 'chat-send/embedded',
+        url: platform.chatUrl,
+        watch: watchPids(ctx, platform),
+        method: 'POST',
+        connections: ctx.plan.connections.embeddedSend,
+        durationSeconds: ctx.plan.durationSeconds,
+        warmupSeconds: ctx.plan.warmupSeconds,
+        variants: sendVariants([bob, carol], [general.id]),
+        expectStatus: [201],
+      }),
+    );
     const met =
       result.reqPerSec >= CHAT_TARGETS.embeddedSendPerSec &&
       result.latencyMs.p99 <= CHAT_TARGETS.embeddedSendP99Ms &&
@@ -375,15 +420,26 @@ export async function embeddedSend(ctx: BenchContext): Promise<PhaseOutcome> {
           baseline: '',
           target: `≥ ${fmtInt(CHAT_TARGETS.embeddedSendPerSec)} msg/s, p99 ≤ ${CHAT_TARGETS.embeddedSendP99Ms} ms`,
           verdict: met ? 'met' : 'MISSED',
-          notes: loadNotes('platform (all services, unpinned)', result),
+          notes: [
+            ...loadNotes('platform (all services, unpinned)', result),
+            ...batchNote('chat-api', batches),
+          ],
         },
       ],
-      data: { embeddedSend: result },
+      data: { embeddedSend: { ...result, batches } },
     };
   });
 }
 
-export async function chatPhases(ctx: BenchContext): Promise<PhaseOutcome> {
+/** Rows 4 alone (`--only=chat-send`): the send rows without delivery, to compare send-path changes. */
+export function chatSendOnly(ctx: BenchContext): Promise<PhaseOutcome> {
+  return chatPhases(ctx, { delivery: false });
+}
+
+export async function chatPhases(
+  ctx: BenchContext,
+  options: { delivery: boolean } = { delivery: true },
+): Promise<PhaseOutcome> {
   const { plan, settings } = ctx;
   const data: Record<string, unknown> = {};
   const rows: Row[] = [];
@@ -404,7 +460,13 @@ export async function chatPhases(ctx: BenchContext): Promise<PhaseOutcome> {
     );
     const sendCalls = authCalls(sendAuthBefore, await scrapeMetrics(auth.url), undefined, undefined);
     data.chatSend = { ...send, authCalls: sendCalls };
-    const sendRow = (label: string, r: HttpLoadResult, perSec: number, p99Ms?: number): Row => ({
+    const sendRow = (
+      label: string,
+      r: HttpLoadResult,
+      batches: CommitBatches | null,
+      perSec: number,
+      p99Ms?: number,
+    ): Row => ({
       benchmark: `4 chat send, durable on PostgreSQL, ${label}`,
       result: `${fmtInt(r.reqPerSec)} msg/s, p50 ${fmtMs(r.latencyMs.p50)}, p99 ${fmtMs(r.latencyMs.p99)}`,
       baseline: '',
@@ -413,17 +475,19 @@ export async function chatPhases(ctx: BenchContext): Promise<PhaseOutcome> {
         r.reqPerSec >= perSec && (p99Ms === undefined || r.latencyMs.p99 <= p99Ms) && r.unexpected === 0
           ? 'met'
           : 'MISSED',
-      notes: loadNotes('chat-api', r),
+      notes: [...loadNotes('chat-api', r), ...batchNote('chat-api', batches)],
     });
     rows.push(
       sendRow(
         `${plan.chatSendGroups} groups, 2 users`,
         send.spread,
+        send.spreadBatches,
         CHAT_TARGETS.sendPerSec,
         CHAT_TARGETS.sendP99Ms,
       ),
     );
-    rows.push(sendRow('1 hot group, 2 users', send.hot, CHAT_TARGETS.hotGroupPerSec));
+    rows.push(sendRow('1 hot group, 2 users', send.hot, send.hotBatches, CHAT_TARGETS.hotGroupPerSec));
+    if (!options.delivery) return;
 
     // 5. delivery, 6. calls to auth-api during it
     const authBefore = await scrapeMetrics(auth.url);

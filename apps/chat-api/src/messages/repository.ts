@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction, type Updateable } from 'kysely';
 import type { ChatDB, MessagesTable, StoredReaction } from '../db/schema.ts';
+import { GroupCommitter } from './group-commit.ts';
 import type { MessageRow } from './schema.ts';
 
 export interface NewMessage {
@@ -59,36 +60,110 @@ export function uuidArray(ids: readonly string[]): string {
   return `{${ids.join(',')}}`;
 }
 
+export interface GroupCommitSettings {
+  /** Messages per statement at most. */
+  maxBatch?: number;
+  /** Batches committed at once (each holds a connection; PGlite has one). */
+  maxInFlight?: number;
+  /** Told the size of every batch statement sent (metrics). */
+  onBatch?: (size: number) => void;
+}
+
+export interface MessageRepositoryOptions {
+  /** New root messages by group commit (the default), or `false`: one statement per message. */
+  groupCommit?: GroupCommitSettings | false;
+}
+
+/** The columns a message is read with (not the search vector or the read-state ordinals). */
+const MESSAGE_COLUMN_NAMES = [
+  'id',
+  'group_id',
+  'org_id',
+  'seq',
+  'sender_id',
+  'content',
+  'client_message_id',
+  'created_at',
+  'thread_root_id',
+  'reply_count',
+  'last_reply_at',
+  'edited_at',
+  'deleted_at',
+  'mentions',
+  'reactions',
+] as const satisfies readonly (keyof MessagesTable)[];
+const MESSAGE_COLUMNS = sql.raw(MESSAGE_COLUMN_NAMES.join(', '));
+
 /** All SQL about messages and the change log. Every read is scoped by group and organization. */
 export class MessageRepository {
   readonly #db: Kysely<ChatDB>;
+  readonly #committer: GroupCommitter<NewMessage, InsertResult> | null;
+  /**
+   * Root messages with a client_message_id on their way to the database, by idempotency key: a twin
+   * that arrives meanwhile (a retry racing its original, possibly into the same batch) waits for the
+   * first one's commit and answers with its message instead of being written, or announced, again.
+   */
+  readonly #inFlightKeys = new Map<string, Promise<InsertResult>>();
 
-  constructor(db: Kysely<ChatDB>) {
+  constructor(db: Kysely<ChatDB>, options: MessageRepositoryOptions = {}) {
     this.#db = db;
+    const settings = options.groupCommit ?? {};
+    this.#committer =
+      settings === false
+        ? null
+        : new GroupCommitter<NewMessage, InsertResult>({
+            maxBatch: settings.maxBatch ?? 256,
+            maxInFlight: settings.maxInFlight ?? 1,
+            writeBatch: (messages) => this.#insertRoots(messages),
+            writeOne: (message) => this.#insertRoot(message),
+            retryAlone: isStatementRefused,
+            ...(settings.onBatch ? { onBatch: settings.onBatch } : {}),
+          });
   }
 
   /**
    * Stores a message at the next position of its group and logs its `message` event, or returns the
    * one already stored under the same (group, sender, client_message_id).
    *
-   * A root message is ONE statement (no transaction round trips): the idempotency lookup, the
-   * counter upsert, the insert and the change-log row are one CTE. The counter's row lock is held
-   * until the statement commits, so cursors are handed out in commit order (a reader that sees N+1
-   * committed can rely on N being committed). A twin that committed while we waited for the lock
-   * makes our insert fail on the unique key: the statement rolls back whole (counter included, so
-   * no gap) and the twin is returned.
+   * A root message is ONE statement (no transaction round trips): the counter upsert, the insert
+   * and the change-log row are one CTE. The counter's row lock is held until the statement commits,
+   * so cursors are handed out in commit order (a reader that sees N+1 committed can rely on N being
+   * committed). The idempotency check is the unique key itself, not a lookup first (without
+   * statistics, and PGlite never gathers any, the planner serves such a lookup from the
+   * (group, sender, seq) index and reads every earlier message of the sender in the group): a resend,
+   * or a twin that committed while we waited for the lock, makes the insert fail on the key, the
+   * statement rolls back whole (counter included, so no gap) and the stored twin is returned.
+   *
+   * With group commit, the root messages that arrive together share one statement (`#insertRoots`)
+   * and each call resolves after that statement's commit.
    */
   async insert(message: NewMessage): Promise<InsertResult> {
+    if (message.threadRootId) return this.#insertReply(message, message.threadRootId);
+    if (!this.#committer) return this.#insertRoot(message);
+    if (message.clientMessageId === null) return this.#committer.submit(message);
+    const key = `${message.groupId} ${message.senderId} ${message.clientMessageId}`;
+    const earlier = this.#inFlightKeys.get(key);
+    if (earlier) {
+      const first = await earlier.catch(() => null);
+      // Already announced by the first one, right after the same commit: no event again.
+      if (first?.ok) return { ok: true, row: first.row, created: false, events: [] };
+      // The first one failed: this one is a retry in its own right.
+    }
+    const mine = this.#committer.submit(message);
+    this.#inFlightKeys.set(key, mine);
     try {
-      if (message.threadRootId) return await this.#insertReply(message, message.threadRootId);
-      const result = await sql<MessageRow & { created: boolean }>`
-        WITH existing AS (
-          SELECT * FROM messages
-          WHERE group_id = ${message.groupId}::uuid AND sender_id = ${message.senderId}::uuid
-            AND client_message_id = ${message.clientMessageId}::text
-        ), s AS (
-          INSERT INTO group_sequences AS gs (group_id, last_seq)
-          SELECT ${message.groupId}::uuid, 1 WHERE NOT EXISTS (SELECT 1 FROM existing)
+      return await mine;
+    } finally {
+      if (this.#inFlightKeys.get(key) === mine) this.#inFlightKeys.delete(key);
+    }
+  }
+
+  /** One root message in its own statement. */
+  async #insertRoot(message: NewMessage): Promise<InsertResult> {
+    try {
+      const result = await sql<MessageRow>`
+        WITH s AS (
+          INSERT INTO group_sequences AS gs (group_id, last_seq) VALUES (${message.groupId}::uuid, 1)
           ON CONFLICT (group_id) DO UPDATE SET last_seq = gs.last_seq + 1
           RETURNING last_seq
         ), m AS (
@@ -97,26 +172,74 @@ export class MessageRepository {
             ${message.senderId}::uuid, ${message.content}::text, ${message.clientMessageId}::text,
             ${uuidArray(message.mentions ?? [])}::uuid[]
           FROM s
-          RETURNING *
+          RETURNING ${MESSAGE_COLUMNS}
         ), e AS (
           INSERT INTO group_events (group_id, pos, type, message_id)
           SELECT ${message.groupId}::uuid, s.last_seq, 'message', ${message.id}::uuid FROM s
         )
-        SELECT m.*, true AS created FROM m
-        UNION ALL
-        SELECT existing.*, false AS created FROM existing`.execute(this.#db);
-      const first = result.rows[0];
-      if (!first) throw new Error('insert returned no row');
-      const { created, ...row } = first;
-      return { ok: true, row, created, events: [{ type: 'message', cursor: Number(row.seq), row }] };
+        SELECT * FROM m`.execute(this.#db);
+      const row = result.rows[0];
+      if (!row) throw new Error('insert returned no row');
+      return created(row);
     } catch (error) {
-      if (error instanceof Rollback) return error.result;
-      if (message.clientMessageId !== null && isUniqueViolation(error, IDEMPOTENCY_CONSTRAINT)) {
-        const existing = await this.#findByClientId(this.#db, message);
-        if (existing) return alreadyStored(existing);
-      }
-      throw error;
+      return this.#storedTwin(message, error);
     }
+  }
+
+  /** After a unique-key failure on the idempotency key: the twin that was stored first; else rethrows. */
+  async #storedTwin(message: NewMessage, error: unknown): Promise<InsertResult> {
+    if (message.clientMessageId !== null && isUniqueViolation(error, IDEMPOTENCY_CONSTRAINT)) {
+      const existing = await this.#findByClientId(this.#db, message);
+      if (existing) return alreadyStored(existing);
+    }
+    throw error;
+  }
+
+  /**
+   * Root messages, all in ONE statement: one transaction, one WAL flush, however many messages and
+   * groups. They take positions in batch order, per group: one counter upsert per group raises it by
+   * the group's count at once (its row locked until commit, so positions still follow commit order
+   * and have no gaps), taken in group order so two batches never deadlock. Messages and their
+   * change-log rows are inserted in position order (the read-state trigger counts them in that
+   * order). The batch holds no two messages with one idempotency key (`insert` keeps twins out); a
+   * message whose key is already stored (a resend) fails the statement on the unique key, it is rolled
+   * back whole, and the batch is retried message by message (`#insertRoot` answers the resend).
+   */
+  async #insertRoots(messages: NewMessage[]): Promise<InsertResult[]> {
+    if (messages.length === 1) return [await this.#insertRoot(messages[0]!)];
+    const column = <T>(pick: (m: NewMessage) => T) => messages.map(pick);
+    const result = await sql<MessageRow>`
+      WITH input AS (
+        SELECT t.*, row_number() OVER (PARTITION BY t.group_id ORDER BY t.i) AS k,
+          count(*) OVER (PARTITION BY t.group_id) AS n
+        FROM unnest(${column((m) => m.id)}::uuid[], ${column((m) => m.groupId)}::uuid[],
+          ${column((m) => m.orgId)}::uuid[], ${column((m) => m.senderId)}::uuid[],
+          ${column((m) => m.content)}::text[], ${column((m) => m.clientMessageId)}::text[],
+          ${column((m) => uuidArray(m.mentions ?? []))}::text[])
+          WITH ORDINALITY AS t(id, group_id, org_id, sender_id, content, client_message_id, mentions, i)
+      ), s AS (
+        INSERT INTO group_sequences AS gs (group_id, last_seq)
+        SELECT group_id, count(*) FROM input GROUP BY group_id ORDER BY group_id
+        ON CONFLICT (group_id) DO UPDATE SET last_seq = gs.last_seq + EXCLUDED.last_seq
+        RETURNING group_id, last_seq
+      ), numbered AS (
+        SELECT input.*, s.last_seq - input.n + input.k AS seq FROM input JOIN s USING (group_id)
+      ), m AS (
+        INSERT INTO messages (id, group_id, org_id, seq, sender_id, content, client_message_id, mentions)
+        SELECT id, group_id, org_id, seq, sender_id, content, client_message_id, mentions::uuid[]
+        FROM numbered ORDER BY group_id, seq
+        RETURNING ${MESSAGE_COLUMNS}
+      ), e AS (
+        INSERT INTO group_events (group_id, pos, type, message_id)
+        SELECT group_id, seq, 'message', id FROM numbered ORDER BY group_id, seq
+      )
+      SELECT * FROM m`.execute(this.#db);
+    const byId = new Map(result.rows.map((row) => [row.id, row]));
+    return messages.map((m) => {
+      const row = byId.get(m.id);
+      if (!row) throw new Error(`batch insert returned no row for message ${m.id}`);
+      return created(row);
+    });
   }
 
   /**
@@ -129,6 +252,15 @@ export class MessageRepository {
       const existing = await this.#findByClientId(this.#db, message);
       if (existing) return alreadyStored(existing);
     }
+    try {
+      return await this.#storeReply(message, rootId);
+    } catch (error) {
+      if (error instanceof Rollback) return error.result;
+      return this.#storedTwin(message, error);
+    }
+  }
+
+  #storeReply(message: NewMessage, rootId: string): Promise<InsertResult> {
     return this.#db.transaction().execute(async (trx) => {
       const root = await trx
         .updateTable('messages')
@@ -398,6 +530,11 @@ export function withReaction(
     : reactions.map((r, i) => (i === index ? { emoji, user_ids: rest } : r));
 }
 
+/** A message just stored, with its `message` event. */
+function created(row: MessageRow): InsertResult {
+  return { ok: true, row, created: true, events: [{ type: 'message', cursor: Number(row.seq), row }] };
+}
+
 /** An idempotent resend: the first message, re-announced at its own creation cursor. */
 function alreadyStored(row: MessageRow): InsertResult {
   return { ok: true, row, created: false, events: [{ type: 'message', cursor: Number(row.seq), row }] };
@@ -409,10 +546,17 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 }
 
 /**
- * PostgreSQL refused the statement and rolled it back whole: unique violation, deadlock, or
- * serialization failure. Nothing of it was stored, so it may be retried piece by piece.
+ * PostgreSQL refused the statement and rolled it back whole, for something in its data: a data
+ * exception (22…), an integrity constraint (23…: a unique key, a check), a transaction rollback
+ * (40…: deadlock, serialization failure) or an error raised by a trigger (P0…). Nothing of it was
+ * stored, so it may be retried piece by piece. Anything else (the connection lost, the server
+ * shutting down, a cancel: 08…, 57…, or no SQLSTATE at all) may have happened during the commit,
+ * and is never retried behind the caller's back.
  */
 export function isStatementRefused(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return code === '23505' || code === '40P01' || code === '40001';
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  return REFUSED_CLASSES.has(code.slice(0, 2));
 }
+
+const REFUSED_CLASSES = new Set(['22', '23', '40', 'P0']);

@@ -54,12 +54,18 @@ export class MessageService {
   readonly #groups: GroupService;
   readonly #logger: Logger;
   readonly #onEvents: (events: ChatEvent[]) => void;
+  /** Committed events not yet handed to `onEvents`, by group (see `#announce`). */
+  readonly #toAnnounce = new Map<string, StoredEvent[]>();
+  #announceScheduled = false;
 
   constructor(options: {
     repo: MessageRepository;
     groups: GroupService;
     logger: Logger;
-    /** Called after commit with the events of each change, and again on idempotent resends. */
+    /**
+     * Called after commit with the events of one group (those committed in the same turn of the event
+     * loop together), and again on idempotent resends.
+     */
     onEvents: (events: ChatEvent[]) => void;
   }) {
     this.#repo = options.repo;
@@ -282,13 +288,35 @@ export class MessageService {
     return ids.filter((id) => this.#groups.isMemberCached(access.groupId, id) === true);
   }
 
+  /**
+   * Hands committed events to the fan-out, gathered per group over one turn of the event loop: the
+   * sends answered by one group-commit batch go out as one announcement (one bus message) per group
+   * instead of one per message, each event once, in cursor order.
+   */
   #announce(events: StoredEvent[]): void {
     if (events.length === 0) return;
-    // Fan-out is best effort and must never fail the request.
-    try {
-      this.#onEvents(events.map(toEvent));
-    } catch (error) {
-      this.#logger.error({ err: error, event: 'fanout_failed' }, 'fan-out failed');
+    for (const event of events) {
+      const groupId = event.row.group_id;
+      const waiting = this.#toAnnounce.get(groupId);
+      if (waiting) waiting.push(event);
+      else this.#toAnnounce.set(groupId, [event]);
+    }
+    if (this.#announceScheduled) return;
+    this.#announceScheduled = true;
+    setImmediate(() => this.#flushAnnouncements());
+  }
+
+  #flushAnnouncements(): void {
+    this.#announceScheduled = false;
+    const groups = [...this.#toAnnounce.values()];
+    this.#toAnnounce.clear();
+    for (const events of groups) {
+      // Fan-out is best effort and must never fail a request (they are answered already).
+      try {
+        this.#onEvents(events.sort((a, b) => a.cursor - b.cursor).map(toEvent));
+      } catch (error) {
+        this.#logger.error({ err: error, event: 'fanout_failed' }, 'fan-out failed');
+      }
     }
   }
 }
