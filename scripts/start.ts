@@ -75,7 +75,16 @@ function buildWebIfNeeded(): void {
 const secret = serviceClientSecret();
 // The web server on this machine forwards each browser's address; both services believe it (and only it).
 const trustProxy = env.TRUST_PROXY ?? '127.0.0.1,::1';
+// Limits and tuning given to `npm start` reach the services that read them (each ignores the others').
+const tuning = Object.fromEntries(
+  Object.entries(env).filter(
+    (entry): entry is [string, string] =>
+      entry[1] !== undefined &&
+      (/^(RATE_LIMIT_|WS_|ARGON2_)/.test(entry[0]) || entry[0] === 'METRICS_TOKEN'),
+  ),
+);
 const common = {
+  ...tuning,
   LOG_LEVEL: env.LOG_LEVEL ?? 'info',
   TRUST_PROXY: trustProxy,
   SERVICE_CLIENT_ID: env.SERVICE_CLIENT_ID ?? 'chat-api-service',

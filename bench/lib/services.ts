@@ -176,7 +176,7 @@ export async function startEmbeddedPlatform(settings: ServerSettings, label: str
     SERVICE_CLIENT_SECRET: settings.serviceClientSecret,
     // The bench logs in with its own demo password (api.ts), on every platform it starts.
     DEMO_PASSWORD,
-    // Only effective where the launcher hands them to chat-api (scripts/start.ts chatEnv).
+    // scripts/start.ts hands RATE_LIMIT_* (and the other limits) through to the services.
     ...CHAT_UNLIMITED,
     LOG_LEVEL: 'warn',
     PLATFORM_MODE: 'embedded',
