@@ -14,9 +14,12 @@ describe('PostgreSQL error classification', () => {
     expect(isUniqueViolation('23505')).toBe(false);
   });
 
-  it('tells statements PostgreSQL rolled back whole', () => {
-    for (const code of ['23505', '40P01', '40001']) expect(isStatementRefused({ code })).toBe(true);
-    for (const code of ['23503', '57P01', undefined]) expect(isStatementRefused({ code })).toBe(false);
+  it('tells statements PostgreSQL rolled back whole from what may have been committed', () => {
+    for (const code of ['23505', '23514', '40P01', '40001', 'P0001', '22P02'])
+      expect(isStatementRefused({ code }), code).toBe(true);
+    for (const code of ['08006', '57P01', '57014', 'XX000', 'ECONNRESET', 'EPIPE', undefined])
+      expect(isStatementRefused({ code }), String(code)).toBe(false);
+    expect(isStatementRefused(new Error('Connection terminated unexpectedly'))).toBe(false);
     expect(isStatementRefused(undefined)).toBe(false);
   });
 });

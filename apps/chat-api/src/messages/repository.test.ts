@@ -1,8 +1,8 @@
-import { uuidv7 } from '@groupchat/service-kit';
+import { isStatementRefused, uuidv7 } from '@groupchat/service-kit';
 import { type KyselyPlugin, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase } from '../test-support/database.ts';
-import { isStatementRefused, MessageRepository, type NewMessage } from './repository.ts';
+import { MessageRepository, type NewMessage } from './repository.ts';
 
 /** Counts the statements sent through the Kysely instance it is attached to. */
 function statementCounter(): KyselyPlugin & { count: number } {
@@ -234,17 +234,6 @@ describe(`MessageRepository (${process.env.TEST_DATABASE_URL ? 'postgres' : 'pgl
           Array.from({ length: 18 }, (_, i) => i + 1),
         );
       }
-    });
-
-    it('refuses to retry what may have been committed: only statement-level refusals qualify', () => {
-      expect(isStatementRefused({ code: '23505' })).toBe(true);
-      expect(isStatementRefused({ code: '23514' })).toBe(true);
-      expect(isStatementRefused({ code: '40P01' })).toBe(true);
-      expect(isStatementRefused({ code: 'P0001' })).toBe(true);
-      expect(isStatementRefused({ code: '22P02' })).toBe(true);
-      for (const code of ['08006', '57P01', '57014', 'XX000', 'ECONNRESET', 'EPIPE', undefined])
-        expect(isStatementRefused({ code })).toBe(false);
-      expect(isStatementRefused(new Error('Connection terminated unexpectedly'))).toBe(false);
     });
   });
 });

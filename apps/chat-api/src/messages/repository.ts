@@ -1,3 +1,4 @@
+import { isStatementRefused, isUniqueViolation } from '@groupchat/service-kit';
 import { type Kysely, sql, type Transaction, type Updateable } from 'kysely';
 import type { ChatDB, MessagesTable, StoredReaction } from '../db/schema.ts';
 import { GroupCommitter } from './group-commit.ts';
@@ -539,24 +540,3 @@ function created(row: MessageRow): InsertResult {
 function alreadyStored(row: MessageRow): InsertResult {
   return { ok: true, row, created: false, events: [{ type: 'message', cursor: Number(row.seq), row }] };
 }
-
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const { code, constraint: name } = (error ?? {}) as { code?: unknown; constraint?: unknown };
-  return code === '23505' && (name === undefined || name === constraint);
-}
-
-/**
- * PostgreSQL refused the statement and rolled it back whole, for something in its data: a data
- * exception (22…), an integrity constraint (23…: a unique key, a check), a transaction rollback
- * (40…: deadlock, serialization failure) or an error raised by a trigger (P0…). Nothing of it was
- * stored, so it may be retried piece by piece. Anything else (the connection lost, the server
- * shutting down, a cancel: 08…, 57…, or no SQLSTATE at all) may have happened during the commit,
- * and is never retried behind the caller's back.
- */
-export function isStatementRefused(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
-  return REFUSED_CLASSES.has(code.slice(0, 2));
-}
-
-const REFUSED_CLASSES = new Set(['22', '23', '40', 'P0']);
