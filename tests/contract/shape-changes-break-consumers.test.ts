@@ -26,7 +26,7 @@ const cases: Case[] = [
   {
     name: 'auth-api renames the group org_id chat-api reads',
     tsconfig: 'tsconfig.json',
-    consumer: 'apps/chat-api/src/groups/group-service.ts',
+    consumer: 'apps/chat-api/src/groups/group-directory.ts',
     file: contract('auth-groups.ts'),
     from: '  org_id: Uuid,\n  created_at: Timestamp,\n  member_count',
     to: '  organization_id: Uuid,\n  created_at: Timestamp,\n  member_count',

@@ -15,11 +15,11 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 import { ChangeFeedConsumer } from './auth/change-feed.ts';
-import { RevocationList } from './auth/revocations.ts';
+import { RevokedTokens } from './auth/revocations.ts';
 import { UserTokenVerifier } from './auth/user-token-verifier.ts';
 import type { ChatConfig } from './config.ts';
 import type { ChatDB } from './db/schema.ts';
-import { GroupService } from './groups/group-service.ts';
+import { GroupDirectory } from './groups/group-directory.ts';
 import { UserGroups } from './groups/user-groups.ts';
 import { ChatLimits } from './limits.ts';
 import { ConnectionSlots } from './live/connection-slots.ts';
@@ -64,9 +64,9 @@ export interface ChatApiDeps {
 export interface ChatApi {
   app: HttpServer;
   tokens: ServiceTokenManager;
-  groups: GroupService;
+  groups: GroupDirectory;
   verifier: UserTokenVerifier;
-  revocations: RevocationList;
+  revocations: RevokedTokens;
   changes: ChangeFeedConsumer;
   hub: LiveHub;
   signals: LiveSignals;
@@ -103,7 +103,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     onExchange: (endpoint, outcome) => exchanges?.inc({ endpoint, outcome }),
   });
 
-  const groups = new GroupService({
+  const groups = new GroupDirectory({
     client: authApi,
     bus,
     logger: logger.child({ component: 'groups' }),
@@ -112,7 +112,7 @@ export async function buildApp(deps: ChatApiDeps): Promise<ChatApi> {
     recheckMs: config.membership.recheckMs,
   });
 
-  const revocations = new RevocationList({ bus, logger: logger.child({ component: 'revocations' }) });
+  const revocations = new RevokedTokens({ bus, logger: logger.child({ component: 'revocations' }) });
   const verifier = new UserTokenVerifier({
     jwksUrl: config.authApi.jwksUrl,
     issuer: config.authApi.issuer,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { GroupService } from '../groups/group-service.ts';
+import type { GroupDirectory } from '../groups/group-directory.ts';
 import type { AuthApiClient } from '../service-auth/auth-api-client.ts';
-import type { RevocationList } from './revocations.ts';
+import type { RevokedTokens } from './revocations.ts';
 
 const PAGE = 500;
 
@@ -16,8 +16,8 @@ const PAGE = 500;
  */
 export class ChangeFeedConsumer {
   readonly #client: AuthApiClient;
-  readonly #revocations: RevocationList;
-  readonly #groups: GroupService;
+  readonly #revocations: RevokedTokens;
+  readonly #groups: GroupDirectory;
   readonly #logger: Logger;
   readonly #pollMs: number;
   readonly #onKeyRemoved: () => Promise<void>;
@@ -30,8 +30,8 @@ export class ChangeFeedConsumer {
 
   constructor(options: {
     client: AuthApiClient;
-    revocations: RevocationList;
-    groups: GroupService;
+    revocations: RevokedTokens;
+    groups: GroupDirectory;
     logger: Logger;
     pollMs: number;
     /** A key taken out: its emergency replacement signs already, so fetch the keys now. */

@@ -10,9 +10,9 @@ import {
 } from '@groupchat/service-kit';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import {
-  InvalidTokenError,
+  type ChatUser,
   SigningKeysUnavailableError,
-  type UserPrincipal,
+  TokenRejectedError,
   type UserTokenVerifier,
 } from './user-token-verifier.ts';
 
@@ -41,7 +41,7 @@ export function userSecurity(scope: ChatScope): { bearerAuth: string[] }[] {
 }
 
 /** 403 insufficient_scope (RFC 6750 §3.1 challenge) unless the token carries `scope`. */
-export function requireScope(user: UserPrincipal, scope: ChatScope): void {
+export function requireScope(user: ChatUser, scope: ChatScope): void {
   if (!user.scopes.has(scope)) throw insufficientScope(REALM, scope);
 }
 
@@ -82,12 +82,12 @@ function bearerToken(request: FastifyRequest): string | null {
 }
 
 /** Verifies a token and maps failures to the problems clients see (401, or 503 without keys). */
-export async function authenticateToken(verifier: UserTokenVerifier, token: string): Promise<UserPrincipal> {
+export async function authenticateToken(verifier: UserTokenVerifier, token: string): Promise<ChatUser> {
   if (token === '') throw invalidToken('empty token');
   try {
     return await verifier.verify(token);
   } catch (error) {
-    if (error instanceof InvalidTokenError) throw invalidToken(error.message);
+    if (error instanceof TokenRejectedError) throw invalidToken(error.message);
     if (error instanceof SigningKeysUnavailableError) {
       throw problems.unavailable(
         'tokens cannot be verified right now (auth-api keys unavailable); retry shortly',
@@ -109,7 +109,7 @@ export async function authenticateToken(verifier: UserTokenVerifier, token: stri
 export function registerUserPrincipal(
   scope: Parameters<typeof registerPrincipal>[0],
   verifier: UserTokenVerifier,
-): (request: FastifyRequest) => UserPrincipal {
+): (request: FastifyRequest) => ChatUser {
   (scope as FastifyInstance).addHook('onRoute', (route) => {
     const needed = declaredScope(route);
     if (!needed)
@@ -134,7 +134,7 @@ export function registerUserPrincipal(
 }
 
 /** The caller of a route in a scope that registered the user principal. */
-export function requireUser(request: FastifyRequest): UserPrincipal {
+export function requireUser(request: FastifyRequest): ChatUser {
   if (!request.principal) throw unauthenticated();
-  return request.principal as UserPrincipal;
+  return request.principal as ChatUser;
 }

@@ -17,7 +17,7 @@ export type Revoked =
  * What was published while this instance was not running (or the bus was down) arrives through
  * auth-api's change feed (change-feed.ts), in the same shapes, within one poll.
  */
-export class RevocationList {
+export class RevokedTokens {
   readonly #bus: EventBus;
   readonly #logger: Logger;
   readonly #now: () => number;

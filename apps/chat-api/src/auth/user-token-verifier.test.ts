@@ -4,8 +4,8 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { captureLogger, json, startFakeServer } from '../test-support/fake-server.ts';
-import { RevocationList } from './revocations.ts';
-import { InvalidTokenError, SigningKeysUnavailableError, UserTokenVerifier } from './user-token-verifier.ts';
+import { RevokedTokens } from './revocations.ts';
+import { SigningKeysUnavailableError, TokenRejectedError, UserTokenVerifier } from './user-token-verifier.ts';
 
 type Fake = Awaited<ReturnType<typeof startFakeServer>>;
 type Key = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
@@ -20,7 +20,7 @@ describe('UserTokenVerifier', () => {
   let publicJwk: JWK;
   let otherKey: Key;
   let jwksDown: boolean;
-  let revocations: RevocationList;
+  let revocations: RevokedTokens;
   const user = { sub: uuidv7(), org_id: uuidv7(), sid: uuidv7() };
 
   beforeAll(async () => {
@@ -40,7 +40,7 @@ describe('UserTokenVerifier', () => {
   beforeEach(() => {
     jwksDown = false;
     server.requests.length = 0;
-    revocations = new RevocationList({ bus: new MemoryBus(), logger: captureLogger().logger });
+    revocations = new RevokedTokens({ bus: new MemoryBus(), logger: captureLogger().logger });
   });
 
   const verifier = (overrides: Partial<ConstructorParameters<typeof UserTokenVerifier>[0]> = {}) =>
@@ -75,7 +75,7 @@ describe('UserTokenVerifier', () => {
       () => null,
       (e: unknown) => e,
     );
-    expect(error, 'token should be refused').toBeInstanceOf(InvalidTokenError);
+    expect(error, 'token should be refused').toBeInstanceOf(TokenRejectedError);
     return (error as Error).message;
   };
 

@@ -10,10 +10,10 @@ import {
 } from 'jose';
 import type { Logger } from 'pino';
 import { type Dispatcher, fetch as undiciFetch } from 'undici';
-import type { RevocationList } from './revocations.ts';
+import type { RevokedTokens } from './revocations.ts';
 
 /** The person behind a request, from a verified user access token. */
-export interface UserPrincipal {
+export interface ChatUser {
   userId: string;
   orgId: string;
   /** The auth-api login session the token was minted for (`sid`); ending it kills the token. */
@@ -37,10 +37,10 @@ export interface UserPrincipal {
 }
 
 /** The token is not acceptable here: 401 with `error="invalid_token"`. */
-export class InvalidTokenError extends Error {
+export class TokenRejectedError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'InvalidTokenError';
+    this.name = 'TokenRejectedError';
   }
 }
 
@@ -58,7 +58,7 @@ export interface UserTokenVerifierOptions {
   audience: string;
   clockToleranceSeconds: number;
   dispatcher: Dispatcher;
-  revocations: RevocationList;
+  revocations: RevokedTokens;
   logger: Logger;
   timeoutMs: number;
   /** jose maxTokenAge: a token whose `iat` is older is refused (auth-api's TTL plus skew). */
@@ -106,7 +106,7 @@ export class UserTokenVerifier {
    * Tokens that verified, by their exact bytes, until they expire: a user sending a burst of messages
    * pays for one ECDSA verification, not one per request. Revocation is still checked on every use.
    */
-  readonly #verified = new Map<string, UserPrincipal>();
+  readonly #verified = new Map<string, ChatUser>();
 
   constructor(options: UserTokenVerifierOptions) {
     this.#options = options;
@@ -152,12 +152,12 @@ export class UserTokenVerifier {
     await this.#remote.reload();
   }
 
-  async verify(token: string): Promise<UserPrincipal> {
-    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError('token too long');
+  async verify(token: string): Promise<ChatUser> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejectedError('token too long');
     const cached = this.#verified.get(token);
     if (cached) {
       if (cached.expiresAt > this.#now()) {
-        if (this.#options.revocations.isTokenDead(cached)) throw new InvalidTokenError('token revoked');
+        if (this.#options.revocations.isTokenDead(cached)) throw new TokenRejectedError('token revoked');
         return cached;
       }
       this.#verified.delete(token);
@@ -168,7 +168,7 @@ export class UserTokenVerifier {
     return principal;
   }
 
-  async #verifyUncached(token: string): Promise<UserPrincipal> {
+  async #verifyUncached(token: string): Promise<ChatUser> {
     let payload: Record<string, unknown>;
     let kid: unknown;
     try {
@@ -187,24 +187,24 @@ export class UserTokenVerifier {
       kid = protectedHeader.kid;
     } catch (error) {
       if (error instanceof SigningKeysUnavailableError) throw error;
-      throw new InvalidTokenError(describe(error), { cause: error });
+      throw new TokenRejectedError(describe(error), { cause: error });
     }
     const { sub, org_id: orgId, jti, sid, exp, iat, client_id: clientId, scope } = payload;
     // A client-credentials token (sub = client_id, no org_id) authenticates a service, not a person;
     // chat-api's APIs are for people.
     if (typeof orgId !== 'string' || (typeof clientId === 'string' && clientId === sub)) {
-      throw new InvalidTokenError('not a user access token');
+      throw new TokenRejectedError('not a user access token');
     }
     // Ids end up in uuid columns and in bus payloads: anything else is not one of auth-api's tokens.
-    if (!isUuid(sub) || !isUuid(orgId)) throw new InvalidTokenError('malformed subject or organization');
+    if (!isUuid(sub) || !isUuid(orgId)) throw new TokenRejectedError('malformed subject or organization');
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)
-      throw new InvalidTokenError('malformed jti');
-    if (sid !== undefined && typeof sid !== 'string') throw new InvalidTokenError('malformed sid');
+      throw new TokenRejectedError('malformed jti');
+    if (sid !== undefined && typeof sid !== 'string') throw new TokenRejectedError('malformed sid');
     const sessionId = typeof sid === 'string' ? sid : null;
     // RFC 9068 §2.2.3: a space-separated string. Absent, the token grants nothing here.
     if (scope !== undefined && (typeof scope !== 'string' || scope.length > 1024))
-      throw new InvalidTokenError('malformed scope');
-    const principal: UserPrincipal = {
+      throw new TokenRejectedError('malformed scope');
+    const principal: ChatUser = {
       userId: sub,
       orgId,
       sessionId,
@@ -215,7 +215,7 @@ export class UserTokenVerifier {
       expiresAt: (exp as number) * 1000,
       scopes: new Set(typeof scope === 'string' ? scope.split(' ').filter(Boolean) : []),
     };
-    if (this.#options.revocations.isTokenDead(principal)) throw new InvalidTokenError('token revoked');
+    if (this.#options.revocations.isTokenDead(principal)) throw new TokenRejectedError('token revoked');
     return principal;
   }
 

@@ -1,7 +1,7 @@
 import { Channels } from '@groupchat/contract';
 import { type EventBus, problems } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
-import type { UserPrincipal } from '../auth/user-token-verifier.ts';
+import type { ChatUser } from '../auth/user-token-verifier.ts';
 import type { AuthApiClient } from '../service-auth/auth-api-client.ts';
 import { AuthApiUnavailableError } from '../service-auth/token-manager.ts';
 
@@ -49,7 +49,7 @@ export class UserGroups {
    * The ids of the user's groups (of their own organization only), asked with chat-api's own service
    * token: the user's token may be an app's, made for chat-api alone, and is never passed on.
    */
-  async ids(user: UserPrincipal): Promise<string[]> {
+  async ids(user: ChatUser): Promise<string[]> {
     const cached = this.#lists.get(user.userId);
     if (cached && this.#now() - cached.at < this.#ttlMs) return cached.groupIds;
     let response: { status: number; body: unknown };

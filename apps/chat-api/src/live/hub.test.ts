@@ -1,7 +1,7 @@
 import { Channels, type ChatEvent } from '@groupchat/contract';
 import { MemoryBus, uuidv7 } from '@groupchat/service-kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UserPrincipal } from '../auth/user-token-verifier.ts';
+import type { ChatUser } from '../auth/user-token-verifier.ts';
 import { MessageRepository } from '../messages/repository.ts';
 import type { MessageDto } from '../messages/schema.ts';
 import { toEvent } from '../messages/service.ts';
@@ -11,7 +11,7 @@ import { type LiveConnection, LiveHub } from './hub.ts';
 
 class FakeConnection implements LiveConnection {
   readonly frames: any[] = [];
-  readonly user: UserPrincipal;
+  readonly user: ChatUser;
   isOpen = true;
   bufferedAmount = 0;
   closed: { code: number; reason: string } | null = null;

@@ -9,7 +9,7 @@ import {
 import type { EventBus } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { Compile } from 'typebox/compile';
-import type { UserPrincipal } from '../auth/user-token-verifier.ts';
+import type { ChatUser } from '../auth/user-token-verifier.ts';
 import type { MessageRepository } from '../messages/repository.ts';
 import { toEvent } from '../messages/service.ts';
 import { encode } from './protocol.ts';
@@ -24,7 +24,7 @@ interface LiveEvent {
 
 /** One authenticated WebSocket, as the hub sees it. */
 export interface LiveConnection {
-  readonly user: UserPrincipal;
+  readonly user: ChatUser;
   /** Sends a pre-encoded frame; drops it (and the connection) when the client is too slow. */
   send(data: string | Buffer): void;
   close(code: number, reason: string): void;
@@ -320,7 +320,7 @@ export class LiveHub {
   }
 
   /** Closes every connection for which `predicate` holds (revoked token, ended session). */
-  disconnect(predicate: (user: UserPrincipal) => boolean, code: number, reason: string): number {
+  disconnect(predicate: (user: ChatUser) => boolean, code: number, reason: string): number {
     let count = 0;
     for (const conn of [...this.#connections.keys()]) {
       if (!predicate(conn.user)) continue;

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { ChatScopes, requireUser, userSecurity } from '../auth/plugin.ts';
 import { userRouteErrors, userScope } from '../auth/user-scope.ts';
 import type { UserTokenVerifier } from '../auth/user-token-verifier.ts';
-import type { GroupService } from '../groups/group-service.ts';
+import type { GroupDirectory } from '../groups/group-directory.ts';
 import type { Presence } from './presence.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -12,7 +12,7 @@ const Uuid = Type.String({ format: 'uuid' });
 /** GET /api/chat/groups/{g}/presence: members only, like reading the group. */
 export async function presenceRoutes(
   app: HttpServer,
-  deps: { presence: Presence; groups: GroupService; verifier: UserTokenVerifier },
+  deps: { presence: Presence; groups: GroupDirectory; verifier: UserTokenVerifier },
 ) {
   await app.register(async (plugin) => {
     const scope = userScope(plugin, deps.verifier);

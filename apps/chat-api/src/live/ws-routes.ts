@@ -6,9 +6,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { authenticateToken, ChatScopes, requireScope } from '../auth/plugin.ts';
-import type { UserPrincipal, UserTokenVerifier } from '../auth/user-token-verifier.ts';
+import type { ChatUser, UserTokenVerifier } from '../auth/user-token-verifier.ts';
 import type { ChatConfig } from '../config.ts';
-import type { GroupService } from '../groups/group-service.ts';
+import type { GroupDirectory } from '../groups/group-directory.ts';
 import type { ChatLimits } from '../limits.ts';
 import type { ConnectionSlots } from './connection-slots.ts';
 import type { LiveConnection, LiveHub } from './hub.ts';
@@ -18,7 +18,7 @@ import type { LiveSignals } from './signals.ts';
 export interface LiveRouteDeps {
   hub: LiveHub;
   signals: LiveSignals;
-  groups: GroupService;
+  groups: GroupDirectory;
   verifier: UserTokenVerifier;
   limits: ChatLimits;
   /** Connections per user across instances. */
@@ -38,7 +38,7 @@ class SocketConnection implements LiveConnection {
   readonly #onClose: () => void;
   #overSince = 0;
   #corked = false;
-  #user: UserPrincipal | null = null;
+  #user: ChatUser | null = null;
   #closed = false;
   /** This connection's slot among its user's connections (ConnectionSlots). */
   readonly id = randomUUID();
@@ -61,7 +61,7 @@ class SocketConnection implements LiveConnection {
     this.#onClose = options.onClose;
   }
 
-  get user(): UserPrincipal {
+  get user(): ChatUser {
     if (!this.#user) throw new Error('connection not authenticated');
     return this.#user;
   }
@@ -70,7 +70,7 @@ class SocketConnection implements LiveConnection {
     return this.#user !== null;
   }
 
-  setUser(user: UserPrincipal): void {
+  setUser(user: ChatUser): void {
     this.#user = user;
   }
 
@@ -196,7 +196,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
   heartbeat.unref();
   app.addHook('onClose', async () => clearInterval(heartbeat));
 
-  const armExpiry = (conn: SocketConnection, user: UserPrincipal) => {
+  const armExpiry = (conn: SocketConnection, user: ChatUser) => {
     if (conn.expiryTimer) clearTimeout(conn.expiryTimer);
     // The connection lives as long as its token: send another `auth` frame before `exp` to extend.
     const delay = Math.min(
@@ -207,7 +207,7 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
     conn.expiryTimer.unref();
   };
 
-  const authenticate = async (conn: SocketConnection, token: string): Promise<UserPrincipal | null> => {
+  const authenticate = async (conn: SocketConnection, token: string): Promise<ChatUser | null> => {
     try {
       return await authenticateToken(verifier, token);
     } catch (error) {

@@ -12,8 +12,8 @@ import {
 import { problems, uuidv7 } from '@groupchat/service-kit';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { UserPrincipal } from '../auth/user-token-verifier.ts';
-import type { GroupAccess, GroupService } from '../groups/group-service.ts';
+import type { ChatUser } from '../auth/user-token-verifier.ts';
+import type { GroupAccess, GroupDirectory } from '../groups/group-directory.ts';
 import { type MessageRepository, type StoredEvent, uuidArray, withReaction } from './repository.ts';
 import { type MessageDto, type MessageRow, toDto } from './schema.ts';
 
@@ -51,7 +51,7 @@ export function toEvent(event: StoredEvent): ChatEvent {
  */
 export class MessageService {
   readonly #repo: MessageRepository;
-  readonly #groups: GroupService;
+  readonly #groups: GroupDirectory;
   readonly #logger: Logger;
   readonly #onEvents: (events: ChatEvent[]) => void;
   /** Committed events not yet handed to `onEvents`, by group (see `#announce`). */
@@ -60,7 +60,7 @@ export class MessageService {
 
   constructor(options: {
     repo: MessageRepository;
-    groups: GroupService;
+    groups: GroupDirectory;
     logger: Logger;
     /**
      * Called after commit with the events of one group (those committed in the same turn of the event
@@ -74,12 +74,12 @@ export class MessageService {
     this.#onEvents = options.onEvents;
   }
 
-  #authorize(user: UserPrincipal, rawGroupId: string): Promise<GroupAccess> {
+  #authorize(user: ChatUser, rawGroupId: string): Promise<GroupAccess> {
     return this.#groups.authorize({ id: user.userId, orgId: user.orgId }, rawGroupId.toLowerCase());
   }
 
   async send(
-    user: UserPrincipal,
+    user: ChatUser,
     rawGroupId: string,
     input: SendInput,
   ): Promise<{ message: MessageDto; created: boolean }> {
@@ -107,7 +107,7 @@ export class MessageService {
     return { message: toDto(result.row), created: result.created };
   }
 
-  async list(user: UserPrincipal, rawGroupId: string, input: ListInput): Promise<MessagePage> {
+  async list(user: ChatUser, rawGroupId: string, input: ListInput): Promise<MessagePage> {
     const access = await this.#authorize(user, rawGroupId);
     if (input.before !== undefined && input.after !== undefined) {
       throw problems.badRequest('give either `before` or `after`, not both', 'conflicting_cursors');
@@ -123,13 +123,13 @@ export class MessageService {
     return page(rows, limit);
   }
 
-  async get(user: UserPrincipal, rawGroupId: string, id: string): Promise<MessageDto> {
+  async get(user: ChatUser, rawGroupId: string, id: string): Promise<MessageDto> {
     const access = await this.#authorize(user, rawGroupId);
     return toDto(await this.#find(access, id));
   }
 
   async replies(
-    user: UserPrincipal,
+    user: ChatUser,
     rawGroupId: string,
     id: string,
     input: { after?: string | undefined; limit?: number | undefined },
@@ -148,7 +148,7 @@ export class MessageService {
     return page(rows, limit);
   }
 
-  async edit(user: UserPrincipal, rawGroupId: string, id: string, input: EditInput): Promise<MessageDto> {
+  async edit(user: ChatUser, rawGroupId: string, id: string, input: EditInput): Promise<MessageDto> {
     const access = await this.#authorize(user, rawGroupId);
     const content = validContent(input.content);
     const mentions = input.mentions === undefined ? undefined : this.#mentions(access, input.mentions);
@@ -169,7 +169,7 @@ export class MessageService {
     });
   }
 
-  async remove(user: UserPrincipal, rawGroupId: string, id: string): Promise<void> {
+  async remove(user: ChatUser, rawGroupId: string, id: string): Promise<void> {
     const access = await this.#authorize(user, rawGroupId);
     await this.#change(access, id, (row) => {
       if (row.sender_id !== user.userId && !MODERATOR_ROLES.has(access.role))
@@ -195,7 +195,7 @@ export class MessageService {
   }
 
   async react(
-    user: UserPrincipal,
+    user: ChatUser,
     rawGroupId: string,
     id: string,
     rawEmoji: string,
@@ -220,7 +220,7 @@ export class MessageService {
   }
 
   async versions(
-    user: UserPrincipal,
+    user: ChatUser,
     rawGroupId: string,
     id: string,
   ): Promise<{ versions: { content: string; written_at: string }[] }> {
@@ -238,7 +238,7 @@ export class MessageService {
   }
 
   async events(
-    user: UserPrincipal,
+    user: ChatUser,
     rawGroupId: string,
     input: { cursor?: string | undefined; limit?: number | undefined },
   ): Promise<{ events: ChatEvent[]; next_cursor: string | null }> {

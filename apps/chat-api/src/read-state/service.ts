@@ -1,14 +1,14 @@
 import type { GroupReadState, Receipt, ServerFrame } from '@groupchat/contract';
 import { problems } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
-import type { UserPrincipal } from '../auth/user-token-verifier.ts';
-import type { GroupService } from '../groups/group-service.ts';
+import type { ChatUser } from '../auth/user-token-verifier.ts';
+import type { GroupDirectory } from '../groups/group-directory.ts';
 import type { UserGroups } from '../groups/user-groups.ts';
 import type { ReadState, ReadStateRepository } from './repository.ts';
 
 export interface ReadStateServiceOptions {
   repo: ReadStateRepository;
-  groups: GroupService;
+  groups: GroupDirectory;
   userGroups: UserGroups;
   /** Delivers a frame to every socket of the user, on every instance. */
   toUser: (userId: string, frame: ServerFrame) => void;
@@ -27,7 +27,7 @@ export class ReadStateService {
     this.#options = options;
   }
 
-  async markRead(user: UserPrincipal, rawGroupId: string, rawMessageId: string): Promise<GroupReadState> {
+  async markRead(user: ChatUser, rawGroupId: string, rawMessageId: string): Promise<GroupReadState> {
     const groupId = rawGroupId.toLowerCase();
     const access = await this.#options.groups.authorize({ id: user.userId, orgId: user.orgId }, groupId);
     const target = await this.#options.repo.findTarget(groupId, access.orgId, rawMessageId.toLowerCase());
@@ -46,12 +46,12 @@ export class ReadStateService {
   }
 
   /** Every group the caller belongs to (as auth-api says, asked with the caller's own token). */
-  async unread(user: UserPrincipal): Promise<{ groups: GroupReadState[] }> {
+  async unread(user: ChatUser): Promise<{ groups: GroupReadState[] }> {
     const groupIds = await this.#options.userGroups.ids(user);
     return { groups: (await this.#options.repo.states(user.userId, groupIds)).map(toDto) };
   }
 
-  async receipts(user: UserPrincipal, rawGroupId: string): Promise<{ receipts: Receipt[] }> {
+  async receipts(user: ChatUser, rawGroupId: string): Promise<{ receipts: Receipt[] }> {
     const groupId = rawGroupId.toLowerCase();
     const access = await this.#options.groups.authorize({ id: user.userId, orgId: user.orgId }, groupId);
     const members = new Set(this.#options.groups.cachedMemberIds(groupId) ?? []);

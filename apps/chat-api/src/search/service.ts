@@ -1,6 +1,6 @@
 import { DEFAULT_SEARCH_PAGE } from '@groupchat/contract';
-import type { UserPrincipal } from '../auth/user-token-verifier.ts';
-import type { GroupService } from '../groups/group-service.ts';
+import type { ChatUser } from '../auth/user-token-verifier.ts';
+import type { GroupDirectory } from '../groups/group-directory.ts';
 import type { UserGroups } from '../groups/user-groups.ts';
 import { type MessageDto, toDto } from '../messages/schema.ts';
 import { toTsQuery } from './query.ts';
@@ -19,17 +19,17 @@ export interface SearchInput {
  */
 export class SearchService {
   readonly #repo: SearchRepository;
-  readonly #groups: GroupService;
+  readonly #groups: GroupDirectory;
   readonly #userGroups: UserGroups;
 
-  constructor(options: { repo: SearchRepository; groups: GroupService; userGroups: UserGroups }) {
+  constructor(options: { repo: SearchRepository; groups: GroupDirectory; userGroups: UserGroups }) {
     this.#repo = options.repo;
     this.#groups = options.groups;
     this.#userGroups = options.userGroups;
   }
 
   async search(
-    user: UserPrincipal,
+    user: ChatUser,
     input: SearchInput,
   ): Promise<{ messages: MessageDto[]; next_cursor: string | null }> {
     let groupIds: string[];

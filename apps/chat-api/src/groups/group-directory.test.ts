@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuthApiClient } from '../service-auth/auth-api-client.ts';
 import { ServiceTokenManager } from '../service-auth/token-manager.ts';
 import { captureLogger, json, startFakeServer } from '../test-support/fake-server.ts';
-import { type AccessLost, GroupService } from './group-service.ts';
+import { type AccessLost, GroupDirectory } from './group-directory.ts';
 
 type Fake = Awaited<ReturnType<typeof startFakeServer>>;
 
@@ -41,11 +41,11 @@ const until = async (check: () => boolean, ms = 2_000) => {
   }
 };
 
-describe('GroupService', () => {
+describe('GroupDirectory', () => {
   let server: Fake;
   let agent: Agent;
   let bus: MemoryBus;
-  let groups: GroupService;
+  let groups: GroupDirectory;
   let clock: number;
   let down: boolean;
   const general = uuidv7();
@@ -130,7 +130,7 @@ describe('GroupService', () => {
       timeoutMs: 1_000,
       now: () => clock,
     });
-    groups = new GroupService({
+    groups = new GroupDirectory({
       client,
       bus,
       logger,

@@ -71,7 +71,7 @@ const TOMBSTONE_MS = 10_000;
  * cached answer keeps serving meanwhile, also while auth-api is down; only a group never seen
  * needs auth-api, and without it that answer is 503.
  */
-export class GroupService {
+export class GroupDirectory {
   readonly #options: GroupServiceOptions;
   readonly #now: () => number;
   readonly #logger: Logger;
