@@ -17,8 +17,16 @@ export const METRICS_TOKEN = 'bench-metrics-token-0f3a9c2e7b1d4a6f8e5c';
 
 /** Rate limits raised far above anything the benchmark can reach: it measures work, not refusals. */
 const UNLIMITED = '1000000000';
-/** chat-api's per-user post limits (two users send every message of a run). */
-const CHAT_UNLIMITED = { RATE_LIMIT_POSTS_PER_SECOND: UNLIMITED, RATE_LIMIT_POSTS_PER_MINUTE: UNLIMITED };
+/**
+ * chat-api's per-user limits: two users send every message of a run, and the delivery rows connect up
+ * to 10,000 sockets as a handful of users.
+ */
+const CHAT_UNLIMITED = {
+  RATE_LIMIT_POSTS_PER_SECOND: UNLIMITED,
+  RATE_LIMIT_POSTS_PER_MINUTE: UNLIMITED,
+  RATE_LIMIT_SEARCHES_PER_MINUTE: UNLIMITED,
+  WS_MAX_CONNECTIONS_PER_USER: UNLIMITED,
+};
 
 export interface ServerSettings {
   redisUrl: string;
