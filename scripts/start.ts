@@ -79,8 +79,7 @@ const trustProxy = env.TRUST_PROXY ?? '127.0.0.1,::1';
 const tuning = Object.fromEntries(
   Object.entries(env).filter(
     (entry): entry is [string, string] =>
-      entry[1] !== undefined &&
-      (/^(RATE_LIMIT_|WS_|ARGON2_)/.test(entry[0]) || entry[0] === 'METRICS_TOKEN'),
+      entry[1] !== undefined && (/^(RATE_LIMIT_|WS_|ARGON2_)/.test(entry[0]) || entry[0] === 'METRICS_TOKEN'),
   ),
 );
 const common = {

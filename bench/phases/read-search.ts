@@ -17,7 +17,10 @@ import { cpuPerRequest, loadNotes } from './auth.ts';
 const TARGETS = { unreadP99Ms: 20, searchP99Ms: 50 };
 
 /** Met when the p99 is within the target and every response was the expected one (no 429, no 5xx). */
-function verdictOf(result: { latencyMs: { p99: number }; unexpected: number; errors: number }, p99Ms: number) {
+function verdictOf(
+  result: { latencyMs: { p99: number }; unexpected: number; errors: number },
+  p99Ms: number,
+) {
   return result.latencyMs.p99 <= p99Ms && result.unexpected === 0 && result.errors === 0 ? 'met' : 'MISSED';
 }
 

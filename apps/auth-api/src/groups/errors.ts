@@ -34,7 +34,11 @@ export function alreadyMember(): HttpProblem {
 
 /** A user always lists their own groups; naming another member is a service's question. */
 export function memberIdForServices(): HttpProblem {
-  return new HttpProblem(400, 'validation_failed', 'member_id is for services; a user lists their own groups');
+  return new HttpProblem(
+    400,
+    'validation_failed',
+    'member_id is for services; a user lists their own groups',
+  );
 }
 
 export function orgIdRequired(): HttpProblem {
