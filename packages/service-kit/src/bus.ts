@@ -131,8 +131,7 @@ export class RedisBus implements EventBus {
   constructor(url: string, options: { prefix?: string; onError?: (error: Error) => void } = {}) {
     this.#prefix = options.prefix ?? '';
     const common = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true };
-    // Publishes of one event-loop turn leave in one write (see rate-limit.ts); the subscriber cannot pipeline.
-    this.#publisher = new Redis(url, { ...common, connectionName: 'bus-pub', enableAutoPipelining: true });
+    this.#publisher = new Redis(url, { ...common, connectionName: 'bus-pub' });
     this.#subscriber = new Redis(url, { ...common, connectionName: 'bus-sub' });
     const onError = options.onError ?? (() => {});
     this.#publisher.on('error', onError);
