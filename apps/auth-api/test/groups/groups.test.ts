@@ -277,6 +277,11 @@ describe('groups and members', () => {
         }),
         'members:read',
       );
+      expectProblem(
+        await http.get(`/api/auth/groups?org_id=${acme}&member_id=not-a-uuid`, { token: reader }),
+        400,
+        'validation_failed',
+      );
       // A user lists their own groups: naming another member is refused, not answered.
       expectProblem(
         await http.get(`/api/auth/groups?member_id=${dave.user.id}`, { token: carol.token }),
