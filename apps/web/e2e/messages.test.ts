@@ -122,9 +122,20 @@ describe('messages that live (web)', () => {
     await options.first().waitFor();
     expect(await options.allTextContents()).toEqual(['@Carol']);
     await shot(bob, 'messages-mention-autocomplete');
+    // A busy page (as under load): animation frames come late. Typing on right after picking must still land
+    // after the picked name, never be cut in two by a caret that moves back later.
+    await bob.evaluate(() => {
+      const w = window as unknown as { __raf?: typeof requestAnimationFrame };
+      w.__raf = window.requestAnimationFrame.bind(window);
+      window.requestAnimationFrame = (cb) => window.setTimeout(() => w.__raf!(cb), 60);
+    });
     await composer.press('Enter'); // picks the suggestion
     expect(await composer.inputValue()).toBe('hey @Carol ');
-    await composer.pressSequentially('can you review?');
+    await composer.pressSequentially('can you review?', { delay: 15 });
+    expect(await composer.inputValue()).toBe('hey @Carol can you review?');
+    await bob.evaluate(() => {
+      window.requestAnimationFrame = (window as unknown as { __raf: typeof requestAnimationFrame }).__raf;
+    });
     await composer.press('Enter');
     const item = message(carol, 'can you review?');
     await item.waitFor({ timeout: 5_000 });

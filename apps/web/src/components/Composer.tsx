@@ -1,4 +1,12 @@
-import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import {
+  type FormEvent,
+  type KeyboardEvent,
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useRef,
+  useState,
+} from 'react';
 import { MAX_CONTENT_LENGTH } from '../api/chat.ts';
 import { displayName } from '../state/chat.ts';
 import { useChat, useChatStore } from '../state/hooks.ts';
@@ -41,6 +49,7 @@ export function Composer({
   const [query, setQuery] = useState<string | null>(null);
   const [active, setActive] = useState(0);
   const picked = useRef(new Map<string, string>());
+  const pendingCaret = useRef<number | null>(null);
   const members = useChat((s) => s.members[groupId]);
   const people = useChat((s) => s.people);
 
@@ -85,13 +94,21 @@ export function Composer({
     const before = text.slice(0, caret).replace(/@[^\s@]*$/, `@${candidate.name} `);
     const next = before + text.slice(caret);
     picked.current.set(candidate.name, candidate.id);
+    // The caret goes after the inserted name as soon as React has rendered the new text (below), not in a
+    // later animation frame: keys typed meanwhile would land before the caret moved back over them.
+    pendingCaret.current = before.length;
     setText(next);
     setQuery(null);
-    requestAnimationFrame(() => {
-      el?.focus();
-      el?.setSelectionRange(before.length, before.length);
-    });
   }
+
+  useLayoutEffect(() => {
+    const el = textarea.current;
+    const caret = pendingCaret.current;
+    if (!el || caret === null) return;
+    pendingCaret.current = null;
+    el.focus();
+    el.setSelectionRange(caret, caret);
+  });
 
   async function submit() {
     if (busy) return;
