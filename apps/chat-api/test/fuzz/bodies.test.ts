@@ -98,9 +98,11 @@ describe('every documented body: never a 5xx, always problem+json, nothing store
         }),
         { numRuns: FUZZ_RUNS, endOnFailure: true },
       );
-      // Some generated requests got through to the handler (a success), others were refused on their body.
+      // Some generated requests got past authentication and the content type to the handler (a success, or
+      // its own 403/404 access answer: a random body that is also a valid edit of Bob's own message is rare
+      // enough that requiring a 2xx made this test fail now and then), others were refused on their body.
       expect(
-        [...statuses.keys()].some((status) => status < 300),
+        [...statuses.keys()].some((status) => status < 300 || status === 403 || status === 404),
         JSON.stringify([...statuses]),
       ).toBe(true);
       expect(statuses.get(400) ?? 0, JSON.stringify([...statuses])).toBeGreaterThan(0);
