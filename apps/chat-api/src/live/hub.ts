@@ -91,14 +91,6 @@ const frameOf = (item: LiveEvent): Buffer =>
     encode({ type: item.event.type, message: item.event.message, cursor: item.event.cursor }),
   ));
 
-export class SubscribeError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
 export class LiveHub {
   readonly #options: LiveHubOptions;
   readonly #logger: Logger;
