@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isUuid, uuidv7 } from './ids.ts';
 
-describe('uuidv7 (random bits from a pool)', () => {
+describe('uuidv7 (a counter within the millisecond, random bits from a pool)', () => {
   it('is a time-ordered, unique UUIDv7 across pool refills', () => {
     const seen = new Set<string>();
     let previous = '';
@@ -16,12 +16,17 @@ describe('uuidv7 (random bits from a pool)', () => {
       seen.add(id);
     }
     expect(seen.size).toBe(5_000);
-    expect(Number.parseInt(uuidv7(base).replace(/-/g, '').slice(0, 12), 16)).toBe(base);
+    const later = base + 60_000;
+    expect(Number.parseInt(uuidv7(later).replace(/-/g, '').slice(0, 12), 16)).toBe(later);
   });
 
-  it('never repeats within one millisecond', () => {
-    const now = Date.now();
-    const ids = new Set(Array.from({ length: 2_000 }, () => uuidv7(now)));
-    expect(ids.size).toBe(2_000);
+  it('sorts in creation order within one millisecond, past the counter, and when the clock steps back', () => {
+    const now = Date.now() + 120_000;
+    // 10,000 ids in one millisecond run the 12-bit counter out at least twice.
+    const ids = Array.from({ length: 10_000 }, () => uuidv7(now));
+    ids.push(uuidv7(now - 5_000));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    expect(Number.parseInt(ids[0]!.replace(/-/g, '').slice(0, 12), 16)).toBe(now);
   });
 });
