@@ -28,6 +28,11 @@ export interface HttpLoadInput {
   expectStatus: number[];
   /** Processes whose CPU use is measured over the run (label → pid). */
   watch: Record<string, number>;
+  /**
+   * A steady offered load (requests per second over all connections) instead of a closed loop at
+   * full speed: the latency one request sees on a server that is not saturated.
+   */
+  ratePerSec?: number;
 }
 
 export interface HttpLoadResult {
@@ -52,7 +57,7 @@ export interface HttpLoadResult {
 export async function runHttpLoad(input: HttpLoadInput): Promise<HttpLoadResult> {
   progress(
     `${input.title}: ${input.method} ${input.variants[0]?.path}${input.variants.length > 1 ? ` (+${input.variants.length - 1} variants)` : ''}, ` +
-      `${input.connections} connections, ${input.warmupSeconds} s warm-up + ${input.durationSeconds} s measured`,
+      `${input.connections} connections${input.ratePerSec ? ` at ${input.ratePerSec} req/s` : ''}, ${input.warmupSeconds} s warm-up + ${input.durationSeconds} s measured`,
   );
   const result = await runJsonChild<HttpLoadResult>('autocannon', 'bench/load/http-load.ts', input);
   markMeasuredWindow(result.windowUs);

@@ -1,6 +1,6 @@
 /**
  * The HTTP load generator: one autocannon instance in this process (never in the server's), closed loop,
- * N keep-alive connections, no pipelining. A warm-up run (discarded) lets the server's JIT and caches
+ * N keep-alive connections, no pipelining (or, with `ratePerSec`, that many requests per second over them). A warm-up run (discarded) lets the server's JIT and caches
  * settle; the measured run follows at once on the same settings.
  *
  * Latencies are recorded from autocannon's `response` events at sub-millisecond resolution (its own
@@ -59,6 +59,7 @@ function run(durationSeconds: number, record: boolean) {
       headers: first.headers,
       ...(first.body !== undefined ? { body: first.body } : {}),
       ...(requests ? { requests } : {}),
+      ...(input.ratePerSec ? { overallRate: input.ratePerSec } : {}),
       timeout: 10,
     },
     (error, result) => (error ? fail(error) : finish(result)),

@@ -15,6 +15,12 @@ import { cpuPerRequest, loadNotes } from './auth.ts';
 
 /** The issue's targets (p99, milliseconds), judged under the same 32-connection load as the other rows. */
 const TARGETS = { unreadP99Ms: 20, searchP99Ms: 50 };
+/**
+ * Each endpoint is also measured at a quarter of the rate it reached saturated, over 8 connections: at
+ * 32 connections in a closed loop the p99 is mostly queueing (PostgreSQL has one core of two), so this
+ * second figure is the latency one request sees on a server with room. It is shown, not judged.
+ */
+const STEADY = { shareOfSaturated: 0.25, connections: 8 };
 
 /** Met when the p99 is within the target and every response was the expected one (no 429, no 5xx). */
 function verdictOf(
@@ -75,13 +81,33 @@ export async function readSearchPhases(ctx: BenchContext): Promise<PhaseOutcome>
         variants: [{ path: '/api/chat/unread', headers }],
       });
       const queries = [RARE_WORD, 'deplo', 'incident rollback', 'message 4242'];
-      const search = await runHttpLoad({
+      const searchVariants = queries.map((q) => ({
+        path: `/api/chat/search?${new URLSearchParams({ q })}`,
+        headers,
+      }));
+      const search = await runHttpLoad({ ...common, title: 'search/1M-messages', variants: searchVariants });
+      const steady = (saturated: { reqPerSec: number }) => ({
         ...common,
-        title: 'search/1M-messages',
-        variants: queries.map((q) => ({ path: `/api/chat/search?${new URLSearchParams({ q })}`, headers })),
+        connections: STEADY.connections,
+        ratePerSec: Math.max(1, Math.round(saturated.reqPerSec * STEADY.shareOfSaturated)),
       });
+      const unreadSteady = await runHttpLoad({
+        ...steady(unread),
+        title: 'unread/200-groups/steady',
+        variants: [{ path: '/api/chat/unread', headers }],
+      });
+      const searchSteady = await runHttpLoad({
+        ...steady(search),
+        title: 'search/1M-messages/steady',
+        variants: searchVariants,
+      });
+      const steadyNote = (result: typeof unread) =>
+        `at a steady ${fmtInt(result.reqPerSec)} req/s (a quarter of the saturated rate, ${STEADY.connections} connections): ` +
+        `p50 ${fmtMs(result.latencyMs.p50)}, p99 ${fmtMs(result.latencyMs.p99)} (shown, not judged)`;
       data.unread = unread;
       data.search = search;
+      data.unreadSteady = unreadSteady;
+      data.searchSteady = searchSteady;
       rows.push({
         benchmark: `7 GET /unread, a user in ${groupIds.length} groups`,
         result: `${fmtInt(unread.reqPerSec)} req/s, p50 ${fmtMs(unread.latencyMs.p50)}, p99 ${fmtMs(unread.latencyMs.p99)}`,
@@ -90,6 +116,7 @@ export async function readSearchPhases(ctx: BenchContext): Promise<PhaseOutcome>
         verdict: verdictOf(unread, TARGETS.unreadP99Ms),
         notes: [
           `${fmtInt(generated.messages)} messages stored, ${READ_SEARCH_SHAPE.unreadPerGroup} unread per group`,
+          steadyNote(unreadSteady),
           ...loadNotes('chat-api', unread),
         ],
       });
@@ -101,6 +128,7 @@ export async function readSearchPhases(ctx: BenchContext): Promise<PhaseOutcome>
         verdict: verdictOf(search, TARGETS.searchP99Ms),
         notes: [
           `queries round-robin: ${queries.map((q) => `"${q}"`).join(', ')}`,
+          steadyNote(searchSteady),
           ...loadNotes('chat-api', search),
         ],
       });
