@@ -20,8 +20,9 @@ function membershipKey(groupId: string, userId: string): string {
 }
 
 /**
- * Groups (with their member count) and memberships kept in memory for the read paths (GET a group,
- * the membership checks behind every member route and a resource server's per-message question).
+ * Groups (with their member count) and users' memberships kept in memory for the read paths (GET a
+ * group, the caller's membership behind every user request; a service's membership question is read
+ * from the database, see GroupService.getMember).
  * Everything that changes them goes through GroupService, which calls `changed` after the commit and
  * then publishes on `Channels.membership` (member_added, member_removed, group_deleted); on a shared
  * database every instance hears those and forgets the same entries. Without a cache (PostgreSQL with an

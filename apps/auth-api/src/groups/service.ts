@@ -166,7 +166,10 @@ export class GroupService {
   /** What a resource server asks on every message: is this user a member, and of which org's group. */
   async getMember(caller: Principal, groupId: string, userId: string): Promise<MembershipDto> {
     const group = await this.#visibleGroup(caller, groupId, 'members:read');
-    const member = await this.#member(group.id, userId);
+    // Always from the database, never the cache: a resource server that missed a member_removed
+    // catches up from the change feed and asks again here; a cached copy on an instance that lost the
+    // same bus message would re-confirm the member and defeat that catch-up.
+    const member = await this.#groups.findMember(group.id, userId);
     if (!member) throw memberNotFound();
     return {
       group_id: group.id,

@@ -102,6 +102,20 @@ describe('group reads from the cache', () => {
     expect(added.status, added.text).toBe(201);
     const after = await http.get(`/api/auth/groups/${id}`, { token });
     expect(after.body).toMatchObject({ name: 'renamed', member_count: 2 });
+
+    // A service's membership question is always answered from the database (resource servers catch
+    // up from the change feed and ask again): carol's cached membership does not answer it.
+    expect((await http.get(`/api/auth/groups/${id}`, { token: carol.token })).status).toBe(200);
+    await sql`delete from group_members where group_id = ${id} and user_id = ${carol.user.id}`.execute(
+      api.running.core.db,
+    );
+    const asked = await http.get(`/api/auth/groups/${id}/members/${carol.user.id}`, {
+      token: service('members:read'),
+    });
+    expectProblem(asked, 404, 'member_not_found');
+    expect((await http.get(`/api/auth/groups/${id}`, { token: carol.token })).status).toBe(
+      cached ? 200 : 403,
+    );
   });
 
   it('member add, member remove and delete are seen by the next read on the same instance', async () => {
