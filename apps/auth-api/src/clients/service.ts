@@ -10,12 +10,12 @@ import {
 import { type EventBus, isUniqueViolation, problems, uuidv7 } from '@groupchat/service-kit';
 import type { Logger } from 'pino';
 import { type AuditEntry, type AuditRepository, type AuditWrite, actorOf } from '../audit/repository.ts';
+import { CacheInvalidations, RecordCache, SHARED_RECORD_TTL_MS } from '../cache/record-cache.ts';
 import type { DeclaredClient } from '../config.ts';
 import type { Argon2idHasher } from '../crypto/argon2id.ts';
 import { insufficientScope } from '../principal/errors.ts';
 import { isPlatformAdmin, type Principal } from '../principal/principal.ts';
 import { PLATFORM_CLIENT_ID } from '../tokens/claims.ts';
-import { ClientRecordCache } from './record-cache.ts';
 import { checkRegistration } from './registration.ts';
 import type {
   ClientRecord,
@@ -72,11 +72,7 @@ export interface AuthenticateHooks {
   beforeSlowVerification?: () => Promise<void>;
 }
 
-/**
- * On a shared database, how long a cached client record is trusted without news from the bus: the
- * bound on a change missed because its bus message was lost (the bus is bypassed while it is down).
- */
-export const SHARED_RECORD_TTL_MS = 5_000;
+export { SHARED_RECORD_TTL_MS };
 
 /**
  * The OAuth client registry: registration, reading, deletion, secret rotation, and client
@@ -88,12 +84,12 @@ export class ClientService {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #cache = new VerifiedSecretCache();
-  readonly #records: ClientRecordCache | null;
+  readonly #records: RecordCache<ClientWithSecrets> | null;
+  /** When the cached records may answer (null: nothing is cached). */
+  readonly #invalidations: CacheInvalidations | null;
   readonly #audit: AuditRepository | undefined;
   /** Shared database: where changes are announced to (and heard from) every other instance. */
   readonly #bus: EventBus | null;
-  #listening = false;
-  #busWasDown = false;
   readonly #hasher: Argon2idHasher;
 
   constructor(options: {
@@ -124,43 +120,27 @@ export class ClientService {
     this.#now = options.now ?? Date.now;
     const shared = !options.exclusiveDatabase && options.bus !== undefined;
     this.#bus = shared ? options.bus! : null;
-    this.#records = options.exclusiveDatabase
-      ? new ClientRecordCache()
+    const records = options.exclusiveDatabase
+      ? new RecordCache<ClientWithSecrets>()
       : shared
-        ? new ClientRecordCache({ ttlMs: SHARED_RECORD_TTL_MS, now: this.#now })
+        ? new RecordCache<ClientWithSecrets>({ ttlMs: SHARED_RECORD_TTL_MS, now: this.#now })
         : null;
-    if (this.#bus) void this.#listen(this.#bus);
-  }
-
-  async #listen(bus: EventBus): Promise<void> {
-    try {
-      await bus.subscribe(Channels.oauthClients, () => this.#records?.invalidate());
-      // Only now may records be kept: a change announced before the subscription would be missed.
-      this.#records?.invalidate();
-      this.#listening = true;
-    } catch (error) {
-      this.#logger.warn(
-        { err: error, event: 'client_change_subscribe_failed' },
-        'cannot hear client changes: reading clients from the database on every request',
-      );
-    }
+    this.#records = records;
+    this.#invalidations = records
+      ? new CacheInvalidations({
+          bus: this.#bus,
+          channel: Channels.oauthClients,
+          logger: this.#logger,
+          // Client changes are rare: any announcement forgets every record.
+          onMessage: () => records.invalidate(),
+          reset: () => records.invalidate(),
+        })
+      : null;
   }
 
   /** Whether cached records may answer now (shared database: only while the bus carries changes). */
   #cacheUsable(): boolean {
-    if (!this.#records) return false;
-    if (!this.#bus) return true;
-    if (!this.#listening) return false;
-    if (!this.#bus.healthy()) {
-      this.#busWasDown = true;
-      return false;
-    }
-    if (this.#busWasDown) {
-      // Changes announced while it was down never reached us.
-      this.#busWasDown = false;
-      this.#records.invalidate();
-    }
-    return true;
+    return this.#invalidations?.usable() ?? false;
   }
 
   /** After a committed change to a client: forget our copies and tell every other instance. */

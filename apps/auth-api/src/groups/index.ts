@@ -1,6 +1,7 @@
 import type { HttpServer } from '@groupchat/service-kit';
 import type { AuthCore } from '../core.ts';
 import { createOrgRepository } from '../orgs/repository.ts';
+import { groupCacheFor } from './cache.ts';
 import { MembershipEvents } from './events.ts';
 import { createGroupRepository } from './repository.ts';
 import { groupRoutes } from './routes.ts';
@@ -15,6 +16,7 @@ export async function registerGroups(app: HttpServer, core: AuthCore): Promise<v
     scopes: core.principals,
     events: new MembershipEvents({ bus: core.bus, logger: core.logger, now: core.now }),
     audit: core.audit,
+    cache: groupCacheFor(core),
   });
   await groupRoutes(app, { groups, principals: core.principals });
 }

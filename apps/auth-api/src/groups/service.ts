@@ -11,6 +11,7 @@ import type { OrgRepository } from '../orgs/repository.ts';
 import { isOrgAdmin, type Principal, type UserPrincipal } from '../principal/principal.ts';
 import type { PrincipalResolver } from '../principal/resolver.ts';
 import type { UserRepository } from '../users/repository.ts';
+import type { GroupCache, Membership } from './cache.ts';
 import {
   alreadyMember,
   directGroupClosed,
@@ -35,6 +36,8 @@ export interface GroupServiceDeps {
   scopes: Pick<PrincipalResolver, 'requireScope'>;
   events: MembershipEvents;
   audit: AuditRepository;
+  /** Groups and memberships for the read paths; told of every change here after its commit. */
+  cache: GroupCache;
 }
 
 /**
@@ -52,6 +55,7 @@ export class GroupService {
   readonly #scopes: Pick<PrincipalResolver, 'requireScope'>;
   readonly #events: MembershipEvents;
   readonly #audit: AuditRepository;
+  readonly #cache: GroupCache;
 
   constructor(deps: GroupServiceDeps) {
     this.#groups = deps.groups;
@@ -60,6 +64,7 @@ export class GroupService {
     this.#scopes = deps.scopes;
     this.#events = deps.events;
     this.#audit = deps.audit;
+    this.#cache = deps.cache;
   }
 
   /** The audit write for a change, run by the repository inside the change's transaction. */
@@ -122,6 +127,8 @@ export class GroupService {
       creatorId: caller.userId,
       peerId: peer.id,
     });
+    if (result.added.length > 0)
+      this.#cache.changed(result.group.id, { userIds: result.added.map((m) => m.userId) });
     for (const member of result.added) await this.#events.memberAdded(result.group, member.userId, 'member');
     return { group: toGroupDto(result.group), created: result.created };
   }
@@ -159,6 +166,9 @@ export class GroupService {
   /** What a resource server asks on every message: is this user a member, and of which org's group. */
   async getMember(caller: Principal, groupId: string, userId: string): Promise<MembershipDto> {
     const group = await this.#visibleGroup(caller, groupId, 'members:read');
+    // Always from the database, never the cache: a resource server that missed a member_removed
+    // catches up from the change feed and asks again here; a cached copy on an instance that lost the
+    // same bus message would re-confirm the member and defeat that catch-up.
     const member = await this.#groups.findMember(group.id, userId);
     if (!member) throw memberNotFound();
     return {
@@ -186,8 +196,12 @@ export class GroupService {
       { groupId: group.id, userId: user.id, role },
       this.#audited(caller, group.orgId, 'member.added', { type: 'user', id: user.id }, ip),
     );
+    if (result.status === 'gone') {
+      this.#cache.changed(group.id, { allMembers: true });
+      throw groupNotFound();
+    }
     if (result.status === 'exists') throw alreadyMember();
-    if (result.status === 'gone') throw groupNotFound();
+    this.#cache.changed(group.id, { userIds: [user.id] });
     await this.#events.memberAdded(group, user.id, role);
     return {
       user_id: user.id,
@@ -212,6 +226,7 @@ export class GroupService {
         : await this.#manageableGroup(caller, groupId);
     const audit = this.#audited(caller, group.orgId, 'member.removed', { type: 'user', id: target }, ip);
     if (!(await this.#groups.removeMember(group.id, target, audit))) throw memberNotFound();
+    this.#cache.changed(group.id, { userIds: [target] });
     await this.#events.memberRemoved(group, target);
   }
 
@@ -222,6 +237,7 @@ export class GroupService {
       group.id,
       this.#audited(caller, group.orgId, 'group.deleted', { type: 'group', id: group.id }, ip),
     );
+    this.#cache.changed(group.id, { allMembers: true });
     if (members === null) throw groupNotFound();
     // Resource servers that only track member_removed still drop every member of a deleted group.
     for (const userId of members) await this.#events.memberRemoved(group, userId);
@@ -248,19 +264,32 @@ export class GroupService {
   }
 
   async #sameOrgGroup(caller: UserPrincipal, groupId: string): Promise<GroupRecord> {
-    const group = await this.#groups.findById(groupId);
+    const group = await this.#group(groupId);
     if (!group || group.orgId !== caller.orgId) throw groupNotFound();
     return group;
   }
 
   async #existingGroup(groupId: string): Promise<GroupRecord> {
-    const group = await this.#groups.findById(groupId);
+    const group = await this.#group(groupId);
     if (!group) throw groupNotFound();
     return group;
   }
 
-  #membership(group: GroupRecord, caller: UserPrincipal): Promise<MemberRecord | undefined> {
-    return this.#groups.findMember(group.id, caller.userId);
+  #membership(group: GroupRecord, caller: UserPrincipal): Promise<Membership | undefined> {
+    return this.#member(group.id, caller.userId);
+  }
+
+  /** The group, from the cache (read from the database on a miss). */
+  #group(groupId: string): Promise<GroupRecord | undefined> {
+    return this.#cache.group(groupId, () => this.#groups.findById(groupId));
+  }
+
+  /** One membership, from the cache (read from the database on a miss). */
+  #member(groupId: string, userId: string): Promise<Membership | undefined> {
+    return this.#cache.membership(groupId, userId, async () => {
+      const member = await this.#groups.findMember(groupId, userId);
+      return member && { userId: member.userId, role: member.role, joinedAt: member.joinedAt };
+    });
   }
 }
 
