@@ -12,6 +12,7 @@ import type { GroupDirectory } from '../groups/group-directory.ts';
 import type { ChatLimits } from '../limits.ts';
 import type { ConnectionSlots } from './connection-slots.ts';
 import type { LiveConnection, LiveHub } from './hub.ts';
+import { PingSweep } from './ping-sweep.ts';
 import { encode, type ParsedFrame, parseClientFrame } from './protocol.ts';
 import type { LiveSignals } from './signals.ts';
 
@@ -29,6 +30,8 @@ export interface LiveRouteDeps {
 }
 
 const OPEN = 1;
+/** The ping interval is cut into this many ticks, each pinging its share of the sockets (see PingSweep). */
+const PING_SLICES = 32;
 
 /** One WebSocket from accept to close. Frames are handled one at a time, in arrival order. */
 class SocketConnection implements LiveConnection {
@@ -185,14 +188,15 @@ export async function liveRoutes(app: HttpServer, deps: LiveRouteDeps): Promise<
     return true;
   };
 
+  const pings = new PingSweep(connections, (conn) => conn.ping(), PING_SLICES);
   const heartbeat = setInterval(() => {
-    for (const conn of connections) conn.ping();
+    if (!pings.tick()) return;
     slots
       .refresh()
       .catch((error) =>
         logger.warn({ err: error, event: 'connection_slots_refresh_failed' }, 'slots not refreshed'),
       );
-  }, config.pingIntervalMs);
+  }, pings.tickMs(config.pingIntervalMs));
   heartbeat.unref();
   app.addHook('onClose', async () => clearInterval(heartbeat));
 
