@@ -68,7 +68,8 @@ async function startServer(
   role: Role = 'server',
 ): Promise<Server> {
   const prof = profiling(settings, label);
-  const proc = spawnNode(label, script, { nodeArgs: prof.nodeArgs, env, role });
+  const extra = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const proc = spawnNode(label, script, { nodeArgs: [...extra, ...prof.nodeArgs], env, role });
   const url = `http://127.0.0.1:${port}`;
   await waitHealthy(proc, `${url}/health`);
   return {
