@@ -7,6 +7,7 @@ import { addMember, createGroup, inParallel, login } from '../lib/api.ts';
 import { runHttpLoad } from '../lib/autocannon.ts';
 import { generateChatData, RARE_WORD } from '../lib/chat-data.ts';
 import { type BenchContext, type PhaseOutcome, watchPids, withServer } from '../lib/context.ts';
+import { createDatabase } from '../lib/infra.ts';
 import { progress } from '../lib/log.ts';
 import { freePort } from '../lib/processes.ts';
 import { startAuthApi, startChatApi } from '../lib/services.ts';
@@ -33,7 +34,15 @@ function verdictOf(
 export const READ_SEARCH_SHAPE = { groups: 200, messages: 1_000_000, unreadPerGroup: 50, mentionEvery: 100 };
 
 export async function readSearchPhases(ctx: BenchContext): Promise<PhaseOutcome> {
-  const { plan, settings } = ctx;
+  const { plan } = ctx;
+  // Databases of its own: in the run's shared ones the user would also be in every group the earlier
+  // phases made (1,300 and more, with their messages), not the 200 of this row.
+  const stamp = String(Date.now());
+  const settings = {
+    ...ctx.settings,
+    authDatabaseUrl: await createDatabase('auth_rs', stamp),
+    chatDatabaseUrl: await createDatabase('chat_rs', stamp),
+  };
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
   await withServer(ctx, await startAuthApi(settings, 'auth-api.read-search'), async (auth) => {
