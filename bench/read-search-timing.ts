@@ -1,80 +1,48 @@
 /**
- * `node bench/read-search-timing.ts [--messages=1000000] [--groups=200] [--keep | --reuse=<database>]`: the
- * SQL of GET /api/chat/unread and GET /api/chat/search timed directly against PostgreSQL (no HTTP), on a
- * throw-away database with generated history. A check of the design, not a benchmark row: `npm run bench`
- * measures the endpoints. Generating 1,000,000 messages takes minutes, so `--keep` leaves the database in
- * place (its name is printed) and `--reuse=` times an earlier one again, after migrating it to the latest
- * schema (drop it yourself when done).
+ * `node bench/read-search-timing.ts [--messages=1000000] [--groups=200]`: the SQL of GET /api/chat/unread
+ * and GET /api/chat/search timed directly against PostgreSQL (no HTTP), on a throw-away database with
+ * generated history. A check of the design, not a benchmark row: `npm run bench` measures the endpoints.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { migrations } from '@groupchat/chat-api/db/migrations';
 import type { ChatDB } from '@groupchat/chat-api/db/schema';
 import { ReadStateRepository } from '@groupchat/chat-api/read-state/repository';
-import { toTerms } from '@groupchat/chat-api/search/query';
+import { toTsQuery } from '@groupchat/chat-api/search/query';
 import { SearchRepository } from '@groupchat/chat-api/search/repository';
 import { migrateToLatest, openDatabase } from '@groupchat/service-kit';
-import { sql } from 'kysely';
 import { generateChatData, RARE_WORD } from './lib/chat-data.ts';
-import { createDatabase, databaseUrl } from './lib/infra.ts';
+import { createDatabase } from './lib/infra.ts';
 import { progress } from './lib/log.ts';
 import { cleanupAll, installSignalCleanup } from './lib/processes.ts';
 import { percentiles } from './lib/stats.ts';
 
 const { values: args } = parseArgs({
-  options: {
-    messages: { type: 'string', default: '1000000' },
-    groups: { type: 'string', default: '200' },
-    keep: { type: 'boolean', default: false },
-    reuse: { type: 'string' },
-  },
+  options: { messages: { type: 'string', default: '1000000' }, groups: { type: 'string', default: '200' } },
 });
+const groups = Number(args.groups);
+const perGroup = Math.ceil(Number(args.messages) / groups);
 
 installSignalCleanup();
 try {
-  const url =
-    args.reuse === undefined
-      ? await createDatabase('timing', `${Date.now()}`, { keep: args.keep })
-      : databaseUrl(args.reuse);
+  const url = await createDatabase('timing', `${Date.now()}`);
   const database = await openDatabase<ChatDB>({ kind: 'postgres', url, poolSize: 2 });
   await migrateToLatest(database.db, migrations);
-  let orgId: string;
-  let reader: string;
-  let groupIds: string[];
-  if (args.reuse === undefined) {
-    const groups = Number(args.groups);
-    const perGroup = Math.ceil(Number(args.messages) / groups);
-    orgId = randomUUID();
-    reader = randomUUID();
-    groupIds = Array.from({ length: groups }, () => randomUUID());
-    progress(`generating ${groups * perGroup} messages over ${groups} groups`);
-    const generated = await generateChatData({
-      databaseUrl: url,
-      orgId,
-      groupIds,
-      senderIds: [randomUUID(), reader],
-      readerId: reader,
-      perGroup,
-      mentionEvery: 10,
-      unreadPerGroup: 50,
-    });
-    progress(`generated ${generated.messages} messages in ${generated.seconds.toFixed(1)} s`);
-    if (args.keep) progress(`kept: --reuse=${new URL(url).pathname.slice(1)}`);
-  } else {
-    // What generateChatData made: one org, one reader (the one with read markers).
-    const marker = await sql<{
-      user_id: string;
-      org_id: string;
-    }>`SELECT user_id, org_id FROM read_markers LIMIT 1`.execute(database.db);
-    const first = marker.rows[0];
-    if (first === undefined) throw new Error(`no generated history in ${args.reuse}`);
-    ({ user_id: reader, org_id: orgId } = first);
-    const rows = await sql<{
-      group_id: string;
-    }>`SELECT group_id FROM read_markers WHERE user_id = ${reader} ORDER BY group_id`.execute(database.db);
-    groupIds = rows.rows.map((row) => row.group_id);
-  }
-  const groups = groupIds.length;
+  const orgId = randomUUID();
+  const [reader, other] = [randomUUID(), randomUUID()];
+  const groupIds = Array.from({ length: groups }, () => randomUUID());
+  progress(`generating ${groups * perGroup} messages over ${groups} groups`);
+  const generated = await generateChatData({
+    databaseUrl: url,
+    orgId,
+    groupIds,
+    senderIds: [other, reader],
+    readerId: reader,
+    perGroup,
+    mentionEvery: 10,
+    unreadPerGroup: 50,
+  });
+  progress(`generated ${generated.messages} messages in ${generated.seconds.toFixed(1)} s`);
 
   const time = async (label: string, runs: number, work: () => Promise<unknown>) => {
     for (let i = 0; i < 5; i++) await work();
@@ -97,9 +65,9 @@ try {
   progress(`  e.g. unread ${states[0]?.unreadCount}, mentions ${states[0]?.mentionCount} per group`);
   const search = new SearchRepository(database.db);
   for (const q of [RARE_WORD, 'deplo', 'incident rollback', 'message 4242']) {
-    const terms = toTerms(q);
+    const tsQuery = toTsQuery(q)!;
     const rows = (await time(`search "${q}", ${groups} groups`, 100, () =>
-      search.search({ orgId, groupIds, terms, beforeId: null, limit: 21 }),
+      search.search({ orgId, groupIds, tsQuery, beforeId: null, limit: 21 }),
     )) as unknown[];
     progress(`  ${rows.length} rows on the first page`);
   }

@@ -132,16 +132,6 @@ export async function generateChatData(input: ChatDataInput): Promise<{ messages
          ON CONFLICT DO NOTHING`,
         [input.groupIds],
       );
-    // The search lexicon (when this schema has one): every lexeme of the org's messages.
-    const lexicon = await client.query(`SELECT to_regclass('search_lexicon') IS NOT NULL AS present`);
-    if (lexicon.rows[0]?.present)
-      await client.query(
-        `INSERT INTO search_lexicon (org_id, lexeme)
-         SELECT DISTINCT m.org_id, l.lexeme FROM messages m, unnest(tsvector_to_array(m.search_vector)) AS l(lexeme)
-         WHERE m.group_id = ANY($1::uuid[])
-         ON CONFLICT DO NOTHING`,
-        [input.groupIds],
-      );
     await client.query(
       `INSERT INTO message_mentions (user_id, group_id, seq, message_id)
        SELECT $2::uuid, group_id, seq, id FROM messages

@@ -23,26 +23,13 @@ async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/**
- * Creates an empty database, registered to be dropped (connections forced closed) at exit unless `keep`
- * (for a slow-to-generate history that later runs reuse).
- */
-export async function createDatabase(
-  prefix: string,
-  runId: string,
-  options?: { keep?: boolean },
-): Promise<string> {
+/** Creates an empty database, registered to be dropped (connections forced closed) at exit. */
+export async function createDatabase(prefix: string, runId: string): Promise<string> {
   const name = `bench_${prefix}_${runId}`;
   await admin((client) => client.query(`create database "${name}"`));
-  if (options?.keep) return databaseUrl(name);
   onCleanup(`database ${name}`, async () => {
     await admin((client) => client.query(`drop database if exists "${name}" with (force)`));
   });
-  return databaseUrl(name);
-}
-
-/** The URL of database `name` on the benchmark's PostgreSQL server. */
-export function databaseUrl(name: string): string {
   const url = new URL(PG_URL);
   url.pathname = `/${name}`;
   return url.toString();

@@ -213,46 +213,7 @@ export const migrations: Record<string, Migration> = {
       );
     },
   },
-  '0005_search_lexicon': {
-    // Every lexeme that ever occurred in an org's messages (never shrinks), so search can turn a prefix
-    // term into the exact lexemes it stands for: GIN skips through the posting lists of exact terms to
-    // intersect them, while a prefix term makes it collect every match of the prefix first. "C" order
-    // is byte order, the order in which a prefix range is one stretch of the primary key.
-    // New messages add theirs once per statement (a batch of sends is one), in key order, so two
-    // batches that bring the same new lexemes never deadlock; an edit (one row) in its row trigger.
-    async up(db: Kysely<unknown>) {
-      await sql`CREATE TABLE search_lexicon (
-        org_id uuid NOT NULL,
-        lexeme text COLLATE "C" NOT NULL,
-        PRIMARY KEY (org_id, lexeme)
-      )`.execute(db);
-      await sql`INSERT INTO search_lexicon (org_id, lexeme)
-        SELECT DISTINCT m.org_id, l.lexeme FROM messages m, unnest(tsvector_to_array(m.search_vector)) AS l(lexeme)
-        ORDER BY 1, 2`.execute(db);
-      await sql`CREATE FUNCTION chat_search_lexicon_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          INSERT INTO search_lexicon (org_id, lexeme)
-            SELECT DISTINCT n.org_id, l.lexeme FROM new_messages n, unnest(tsvector_to_array(n.search_vector)) AS l(lexeme)
-            ORDER BY 1, 2
-            ON CONFLICT DO NOTHING;
-          RETURN NULL;
-        END $$`.execute(db);
-      await sql`CREATE TRIGGER messages_search_lexicon AFTER INSERT ON messages
-        REFERENCING NEW TABLE AS new_messages
-        FOR EACH STATEMENT EXECUTE FUNCTION chat_search_lexicon_insert()`.execute(db);
-      await sql`CREATE OR REPLACE FUNCTION chat_message_search() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          NEW.search_vector := chat_search_vector(NEW.content);
-          IF TG_OP = 'UPDATE' THEN
-            INSERT INTO search_lexicon (org_id, lexeme)
-              SELECT NEW.org_id, l.lexeme FROM unnest(tsvector_to_array(NEW.search_vector)) AS l(lexeme)
-              ON CONFLICT DO NOTHING;
-          END IF;
-          RETURN NEW;
-        END $$`.execute(db);
-    },
-  },
-  '0006_search_pending_list': {
+  '0005_search_pending_list': {
     // New index entries wait in GIN's pending list until it holds gin_pending_list_limit (4 MB by
     // default: some 40,000 messages), and every index search reads the whole list, for each of its
     // terms; at 5,000 sends a second it is rarely empty. Flushed at 256 kB, it holds at most a couple of
@@ -262,7 +223,7 @@ export const migrations: Record<string, Migration> = {
       await sql`ALTER INDEX messages_search_idx SET (gin_pending_list_limit = 256)`.execute(db);
     },
   },
-  '0007_read_states_function': {
+  '0006_read_states_function': {
     // The unread query of ReadStateRepository.states as a PL/pgSQL function: PL/pgSQL keeps the plan
     // of its query per connection, so a call is not planned again. Measured over 200 groups and
     // 1,000,000 messages: 1.5 ms planned per call, 1.15 ms through the function (planning was a

@@ -62,7 +62,7 @@ export class ReadStateRepository {
    * The user's read state in each group, in the order given. Per group: three primary-key reads (the
    * group's and the user's message counters, the marker) and range counts over deletions and mentions
    * after the marker only; nothing proportional to the history. The query is the function
-   * chat_read_states (migration 0007_read_states_function), whose plan PostgreSQL keeps per connection:
+   * chat_read_states (migration 0006_read_states_function), whose plan PostgreSQL keeps per connection:
    * planning it was a quarter of its cost over 200 groups.
    */
   async states(userId: string, groupIds: readonly string[]): Promise<ReadState[]> {

@@ -13,37 +13,20 @@ const CJK_OR_OTHER =
 /** At most this many terms are used; a longer query is not more selective in practice. */
 export const MAX_TERMS = 32;
 
-/** One term of a query: its tsquery text, and for a prefix term the word itself (before folding). */
-export interface SearchTerm {
-  tsQuery: string;
-  prefix: string | null;
-}
-
-/** The terms of `q`, all of which must occur; none when `q` holds no word at all. */
-export function toTerms(q: string): SearchTerm[] {
+/** Null when `q` holds no word at all (only punctuation or spaces): nothing can match. */
+export function toTsQuery(q: string): string | null {
   const words = q.normalize('NFKC').match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
-  const terms: SearchTerm[] = [];
+  const terms: string[] = [];
   for (const word of words) {
     for (const part of word.match(CJK_OR_OTHER) ?? []) {
       if (CJK.test(part)) {
         const chars = [...part].map((c) => `'${c}'`);
-        terms.push({ tsQuery: chars.length === 1 ? chars[0]! : `(${chars.join(' <-> ')})`, prefix: null });
+        terms.push(chars.length === 1 ? chars[0]! : `(${chars.join(' <-> ')})`);
       } else {
-        terms.push({ tsQuery: `'${part}':*`, prefix: part });
+        terms.push(`'${part}':*`);
       }
-      if (terms.length >= MAX_TERMS) return terms;
+      if (terms.length >= MAX_TERMS) return terms.join(' & ');
     }
   }
-  return terms;
-}
-
-/** The tsquery text of `terms` (all must occur). */
-export function joinTerms(terms: readonly SearchTerm[]): string {
-  return terms.map((term) => term.tsQuery).join(' & ');
-}
-
-/** Null when `q` holds no word at all (only punctuation or spaces): nothing can match. */
-export function toTsQuery(q: string): string | null {
-  const terms = toTerms(q);
-  return terms.length > 0 ? joinTerms(terms) : null;
+  return terms.length > 0 ? terms.join(' & ') : null;
 }

@@ -1,9 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import type { ChatDB } from '../db/schema.ts';
 import type { MessageRow } from '../messages/schema.ts';
-import { joinTerms, type SearchTerm } from './query.ts';
 
-/** The SQL of message search (index and folding: migration 0004_search; lexicon: 0005_search_lexicon). */
+/** The SQL of message search (index and folding: migration 0004_search). */
 export class SearchRepository {
   readonly #db: Kysely<ChatDB>;
 
@@ -12,8 +11,8 @@ export class SearchRepository {
   }
 
   /**
-   * Messages of `groupIds` (all of `orgId`) matching every one of `terms`, not deleted, newest first,
-   * strictly older than the message `beforeId` when given (an unknown id: nothing).
+   * Messages of `groupIds` (all of `orgId`) matching `tsQuery`, not deleted, newest first, strictly
+   * older than the message `beforeId` when given (an unknown id: nothing).
    *
    * Two plans, because no single one is good for both kinds of query: a common word is found at once
    * among the newest messages (walk the org's newest `RECENT_WINDOW` messages by time, test each), while
@@ -21,20 +20,15 @@ export class SearchRepository {
    * is capped, and when it does not fill the page, the GIN index answers: its cost is then that of the
    * (few) matches. Ordering by time, which only the walk's index serves, keeps the planner from walking
    * the primary key hoping to meet `limit` matches soon.
-   *
-   * The index is asked with each prefix term replaced by the exact lexemes of the org's lexicon that
-   * start with it, when there are a few: the same matches, since the lexicon holds every lexeme of the
-   * org's messages, but GIN intersects exact terms by skipping through their posting lists, where a
-   * prefix term makes it first collect every message that has the prefix (`message 4242`: all of them).
    */
   async search(input: {
     orgId: string;
     groupIds: readonly string[];
-    terms: readonly SearchTerm[];
+    tsQuery: string;
     beforeId: string | null;
     limit: number;
   }): Promise<MessageRow[]> {
-    if (input.groupIds.length === 0 || input.terms.length === 0) return [];
+    if (input.groupIds.length === 0) return [];
     const base = () => {
       let query = this.#db
         .selectFrom('messages')
@@ -47,8 +41,7 @@ export class SearchRepository {
         );
       return query;
     };
-    const tsQuery = joinTerms(input.terms);
-    const matches = sql<boolean>`search_vector @@ to_tsquery('simple'::regconfig, chat_search_fold(${tsQuery}))`;
+    const matches = sql<boolean>`search_vector @@ to_tsquery('simple'::regconfig, chat_search_fold(${input.tsQuery}))`;
     const recent = await this.#db
       .selectFrom(
         base()
@@ -67,9 +60,8 @@ export class SearchRepository {
     if (recent.length >= input.limit) return recent;
     // OFFSET 0 fences the match off from the ordering: planned alone, it is a GIN bitmap scan (cost =
     // the matches); the sort of those few rows comes after.
-    const indexed = sql<boolean>`search_vector @@ ${exactQuery(input.orgId, input.terms)}`;
     return this.#db
-      .selectFrom(base().selectAll().where(indexed).offset(0).as('found'))
+      .selectFrom(base().selectAll().where(matches).offset(0).as('found'))
       .selectAll()
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
@@ -77,31 +69,6 @@ export class SearchRepository {
       .execute();
   }
 }
-
-/**
- * The tsquery of `terms`, each prefix term as the OR of the org's lexemes that start with it. A term
- * stays as it is when its folded word is not one lexeme of its own (the parser would split it), when
- * no lexeme has the prefix, or when more than `MAX_EXPANSION` do. Each prefix is a parameter, so the
- * planner sees it folded, as a constant: one range of the lexicon's primary key.
- */
-function exactQuery(orgId: string, terms: readonly SearchTerm[]) {
-  const parts = terms.map((term) => {
-    const asIs = sql`'(' || to_tsquery('simple'::regconfig, chat_search_fold(${term.tsQuery}))::text || ')'`;
-    if (term.prefix === null) return asIs;
-    const folded = sql`chat_search_fold(${term.prefix}::text)`;
-    // Each lexeme in tsquery syntax: quoted, with its quotes and backslashes escaped.
-    return sql`COALESCE(CASE WHEN tsvector_to_array(to_tsvector('simple'::regconfig, ${folded})) = ARRAY[${folded}]
-      THEN (SELECT '(' || string_agg('''' || replace(replace(e.lexeme, '\\', '\\\\'), '''', '\\''') || '''', ' | ') || ')'
-            FROM (SELECT l.lexeme FROM search_lexicon l WHERE l.org_id = ${orgId}::uuid AND l.lexeme ^@ ${folded}
-                  ORDER BY l.lexeme LIMIT ${MAX_EXPANSION + 1}) e
-            HAVING count(*) BETWEEN 1 AND ${MAX_EXPANSION}) END, ${asIs})`;
-  });
-  // A part without lexemes (a word the parser drops) is left out, as to_tsquery leaves it out of the whole.
-  return sql`(array_to_string(array_remove(ARRAY[${sql.join(parts)}]::text[], '()'), ' & ')::tsquery)`;
-}
-
-/** At most this many exact lexemes stand for one prefix term; past that, the prefix asks the index. */
-const MAX_EXPANSION = 200;
 
 /** How many of the newest messages the first plan tests before the index takes over. */
 const RECENT_WINDOW = 2_000;

@@ -3,7 +3,7 @@ import type { ChatUser } from '../auth/user-token-verifier.ts';
 import type { GroupDirectory } from '../groups/group-directory.ts';
 import type { UserGroups } from '../groups/user-groups.ts';
 import { type MessageDto, toDto } from '../messages/schema.ts';
-import { toTerms } from './query.ts';
+import { toTsQuery } from './query.ts';
 import type { SearchRepository } from './repository.ts';
 
 export interface SearchInput {
@@ -40,14 +40,14 @@ export class SearchService {
     } else {
       groupIds = await this.#userGroups.ids(user);
     }
-    const terms = toTerms(input.q);
-    if (terms.length === 0) return { messages: [], next_cursor: null };
+    const tsQuery = toTsQuery(input.q);
+    if (tsQuery === null) return { messages: [], next_cursor: null };
     const limit = input.limit ?? DEFAULT_SEARCH_PAGE;
     // One row more than asked tells whether another page exists.
     const rows = await this.#repo.search({
       orgId: user.orgId,
       groupIds,
-      terms,
+      tsQuery,
       beforeId: input.before?.toLowerCase() ?? null,
       limit: limit + 1,
     });
