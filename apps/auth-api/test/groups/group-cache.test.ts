@@ -1,43 +1,8 @@
-import { createLogger, MemoryBus, MemoryRateLimiter } from '@groupchat/service-kit';
-import { DEMO, freePort, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
+import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.ts';
-import { createAuthCore, startAuthCore, stopAuthCore } from '../../src/core.ts';
+import { startSecondInstance } from '../support/second-instance.ts';
 import { expectProblem, type LoggedIn, TestClient } from '../support/test-client.ts';
-
-/**
- * A second auth-api instance on the same database. On PostgreSQL: a separate server with its own pool
- * and cache, hearing the first one's changes on Redis (TEST_REDIS_URL). On PGlite (one process owns the
- * database): a second core and app over the same database handle.
- */
-async function startSecondInstance(first: TestAuthApi): Promise<{ url: string; close(): Promise<void> }> {
-  if (first.env.DATABASE_URL) {
-    const second = await startTestAuthApi({
-      env: { DATABASE_URL: first.env.DATABASE_URL, ISSUER: first.url },
-    });
-    return { url: second.url, close: () => second.close({ keepDatabase: true }) };
-  }
-  const port = await freePort();
-  const base = first.running.core;
-  const core = createAuthCore({
-    config: { ...base.config, port },
-    db: base.db,
-    bus: new MemoryBus(),
-    rateLimiter: new MemoryRateLimiter(),
-    logger: createLogger('auth-api-2', 'silent'),
-  });
-  await startAuthCore(core);
-  const app = await buildApp(core);
-  await app.listen({ port, host: '127.0.0.1' });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      await app.close();
-      stopAuthCore(core);
-    },
-  };
-}
 
 /** Polls until `probe` holds; bus delivery to another instance is asynchronous (well under the 5 s TTL). */
 async function within<T>(ms: number, probe: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {

@@ -1,9 +1,6 @@
 import { Channels } from '@groupchat/contract';
-import { createLogger, MemoryBus, MemoryRateLimiter } from '@groupchat/service-kit';
-import { freePort, startTestAuthApi } from '@groupchat/testkit/auth-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.ts';
-import { createAuthCore, startAuthCore, stopAuthCore } from '../../src/core.ts';
+import { type SecondInstance, startSecondInstance } from '../support/second-instance.ts';
 import {
   basic,
   createClient,
@@ -20,55 +17,16 @@ import {
   userToken,
 } from './helpers.ts';
 
-interface Instance {
-  url: string;
-  close(): Promise<void>;
-}
-
-/**
- * A second auth-api instance on the same database, with its own bus (so it can only learn about a
- * revocation from the database poll, the slowest path). On Postgres: a separate server with its own
- * connection pool. On PGlite (one process owns the database): a second core, app and listener over the
- * same database handle.
- */
-async function startSecondInstance(first: TestAuthApi): Promise<Instance> {
-  if (first.env.DATABASE_URL) {
-    const second = await startTestAuthApi({
-      bus: new MemoryBus(),
-      env: { DATABASE_URL: first.env.DATABASE_URL, ISSUER: first.url },
-    });
-    return { url: second.url, close: () => second.close({ keepDatabase: true }) };
-  }
-  const port = await freePort();
-  const base = first.running.core;
-  const core = createAuthCore({
-    config: { ...base.config, port },
-    db: base.db,
-    bus: new MemoryBus(),
-    rateLimiter: new MemoryRateLimiter(),
-    logger: createLogger('auth-api-2', 'silent'),
-  });
-  await startAuthCore(core);
-  const app = await buildApp(core);
-  await app.listen({ port, host: '127.0.0.1' });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      await app.close();
-      stopAuthCore(core);
-    },
-  };
-}
-
 describe('revocation across instances', () => {
   let first: TestAuthApi;
-  let second: Instance;
+  let second: SecondInstance;
   let ids: Awaited<ReturnType<typeof demoIds>>;
   const chat = { authorization: basic(DEMO.serviceClientId, DEMO.serviceClientSecret) };
 
   beforeAll(async () => {
     first = await startApi();
-    second = await startSecondInstance(first);
+    // Its own bus: it can only learn of a revocation from the database poll, the slowest path.
+    second = await startSecondInstance(first, { ownBus: true });
     ids = await demoIds(first);
   });
   afterAll(async () => {
