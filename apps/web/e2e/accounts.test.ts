@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { awayFromTotpStepEdge } from '@groupchat/testkit/totp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ARTIFACTS, type Platform, REPO_ROOT, startPlatform } from './platform.ts';
@@ -137,12 +138,6 @@ it('forgot → reset from the mail’s link → signed in with the new password'
   await expect.poll(() => page.getByTestId('current-user').textContent()).toContain('Mallory');
 });
 
-/** At least 3 s away from a 30-s step edge, so a code computed now is checked in the same step. */
-async function awayFromStepEdge() {
-  const into = Date.now() % 30_000;
-  if (into < 2_000 || into > 27_000) await new Promise((r) => setTimeout(r, 30_000 - into + 2_000));
-}
-
 it('enable two-factor (secret read off the page) → sign out → sign in with a computed code', {
   timeout: 150_000,
 }, async () => {
@@ -156,7 +151,7 @@ it('enable two-factor (secret read off the page) → sign out → sign in with a
   expect(secret).toMatch(/^[A-Z2-7]{32}$/);
   expect(await page.getByTestId('mfa-qr').getAttribute('src')).toMatch(/^data:image\/png;base64,/);
   await shot(page, 'accounts-07-two-factor-setup-qr');
-  await awayFromStepEdge();
+  await awayFromTotpStepEdge();
   // The previous step's code (within ±1): the current one stays unused for the sign-in below.
   await page.getByTestId('mfa-enable-code').fill(totp.totpCode(secret, Date.now() - 30_000));
   await page.getByTestId('mfa-enable-submit').click();
@@ -175,7 +170,7 @@ it('enable two-factor (secret read off the page) → sign out → sign in with a
   await page.getByTestId('mfa-submit').click();
   await page.getByTestId('mfa-error').waitFor();
   await shot(page, 'accounts-09-second-step-wrong-code');
-  await awayFromStepEdge();
+  await awayFromTotpStepEdge();
   await page.getByTestId('mfa-code').fill(totp.totpCode(secret, Date.now()));
   await page.getByTestId('mfa-submit').click();
   await expect.poll(() => page.getByTestId('current-user').textContent()).toContain('Carol');

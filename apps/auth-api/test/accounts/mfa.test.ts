@@ -1,4 +1,5 @@
 import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
+import { awayFromTotpStepEdge, TOTP_STEP_MS as STEP_MS } from '@groupchat/testkit/totp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../src/mfa/totp.ts';
 import {
@@ -8,14 +9,6 @@ import {
   setCookieLine,
   TestClient,
 } from '../support/test-client.ts';
-
-const STEP_MS = 30_000;
-
-/** Waits until at least 3 s away from a step edge, so a code computed now is checked in the same step. */
-async function awayFromStepEdge(): Promise<void> {
-  const into = Date.now() % STEP_MS;
-  if (into < 2_000 || into > STEP_MS - 3_000) await new Promise((r) => setTimeout(r, STEP_MS - into + 2_000));
-}
 
 describe('TOTP two-factor sign-in', () => {
   let api: TestAuthApi;
@@ -69,7 +62,7 @@ describe('TOTP two-factor sign-in', () => {
       400,
       'invalid_mfa_code',
     );
-    await awayFromStepEdge();
+    await awayFromTotpStepEdge();
     const enable = await http.post('/api/auth/mfa/totp/enable', {
       token: login.token,
       body: { code: totpCode(secret, Date.now() - STEP_MS) },
@@ -113,7 +106,7 @@ describe('TOTP two-factor sign-in', () => {
       401,
       'invalid_mfa_code',
     );
-    await awayFromStepEdge();
+    await awayFromTotpStepEdge();
     const code = totpCode(secret, Date.now());
     const done = await second(first.body.mfa_token, code);
     expect(done.status, done.text).toBe(200);
@@ -183,7 +176,7 @@ describe('TOTP two-factor sign-in', () => {
     for (let i = 0; i < 4; i++)
       expectProblem(await second(attempt.body.mfa_token, '000000'), 401, 'invalid_mfa_code');
     expectProblem(await second(attempt.body.mfa_token, '000001'), 401, 'invalid_mfa_token');
-    await awayFromStepEdge();
+    await awayFromTotpStepEdge();
     expectProblem(
       await second(attempt.body.mfa_token, totpCode(secret, Date.now())),
       401,

@@ -2,6 +2,7 @@
  * A user with TOTP two-factor sign-in on auth-api's own sign-in page, in Chromium, with openid-client as
  * the app: password, then the code step (a wrong code is refused on the page), then consent and the code.
  */
+import { awayFromTotpStepEdge } from '@groupchat/testkit/totp';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { totpCode } from '../../src/mfa/totp.ts';
@@ -25,11 +26,6 @@ let callback: CallbackServer;
 let app: RegisteredApp;
 let secret: string;
 
-async function awayFromStepEdge(): Promise<void> {
-  const into = Date.now() % STEP_MS;
-  if (into < 2_000 || into > STEP_MS - 4_000) await new Promise((r) => setTimeout(r, STEP_MS - into + 2_000));
-}
-
 beforeAll(async () => {
   [api, browser, callback] = await Promise.all([
     startApi({ RATE_LIMIT_MFA_PER_IP: '1000', RATE_LIMIT_MFA_PER_USER: '1000' }),
@@ -47,7 +43,7 @@ beforeAll(async () => {
   });
   expect(setup.status).toBe(200);
   secret = setup.body.secret;
-  await awayFromStepEdge();
+  await awayFromTotpStepEdge(4_000);
   const enable = await request(`${api.url}/api/auth/mfa/totp/enable`, {
     method: 'POST',
     token: login.body.access_token,
@@ -75,7 +71,7 @@ it('MFA user: password, then the TOTP step, then consent and the code', { timeou
   await page.locator('input[name="code"]').fill('000000');
   await page.locator('button[type="submit"]').click();
   await page.getByTestId('mfa-error').waitFor();
-  await awayFromStepEdge();
+  await awayFromTotpStepEdge(4_000);
   await page.locator('input[name="code"]').fill(totpCode(secret, Date.now()));
   await page.locator('button[type="submit"]').click();
   await page.locator('button[name="decision"][value="allow"]').click();
