@@ -1,19 +1,9 @@
 import { DEMO, startTestAuthApi, type TestAuthApi } from '@groupchat/testkit/auth-api';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../oauth/helpers.ts';
 import { startSecondInstance } from '../support/second-instance.ts';
 import { expectProblem, type LoggedIn, TestClient } from '../support/test-client.ts';
-
-/** Polls until `probe` holds; bus delivery to another instance is asynchronous (well under the 5 s TTL). */
-async function within<T>(ms: number, probe: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /**
  * GET /api/auth/groups/{id} and the membership checks are answered from memory; every change made
@@ -122,39 +112,34 @@ describe('group reads from the cache', () => {
       expect(
         (await http.post(`${path}/members`, { token: bob.token, body: { user_id: carol.user.id } })).status,
       ).toBe(201);
-      const grown = await within(
-        1_000,
-        () => other.get(path, { token }),
-        (r) => r.body.member_count === 2,
-      );
+      const grown = await eventually(async () => {
+        const r = await other.get(path, { token });
+        return r.body.member_count === 2 && r;
+      }, 1_000);
       expect(grown.body.member_count).toBe(2);
-      const member = await within(
-        1_000,
-        () => other.get(path, { token: carol.token }),
-        (r) => r.status === 200,
-      );
+      const member = await eventually(async () => {
+        const r = await other.get(path, { token: carol.token });
+        return r.status === 200 && r;
+      }, 1_000);
       expect(member.status).toBe(200);
 
       expect((await http.delete(`${path}/members/${carol.user.id}`, { token: bob.token })).status).toBe(204);
-      const shrunk = await within(
-        1_000,
-        () => other.get(path, { token }),
-        (r) => r.body.member_count === 1,
-      );
+      const shrunk = await eventually(async () => {
+        const r = await other.get(path, { token });
+        return r.body.member_count === 1 && r;
+      }, 1_000);
       expect(shrunk.body.member_count).toBe(1);
-      const left = await within(
-        1_000,
-        () => other.get(path, { token: carol.token }),
-        (r) => r.status === 403,
-      );
+      const left = await eventually(async () => {
+        const r = await other.get(path, { token: carol.token });
+        return r.status === 403 && r;
+      }, 1_000);
       expectProblem(left, 403, 'not_group_member');
 
       expect((await http.delete(path, { token: bob.token })).status).toBe(204);
-      const gone = await within(
-        1_000,
-        () => other.get(path, { token }),
-        (r) => r.status === 404,
-      );
+      const gone = await eventually(async () => {
+        const r = await other.get(path, { token });
+        return r.status === 404 && r;
+      }, 1_000);
       expectProblem(gone, 404, 'group_not_found');
     } finally {
       await second.close();
